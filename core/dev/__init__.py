@@ -1,0 +1,1 @@
+"""Embedded servers and the one-command dev stack (`hive dev`)."""

@@ -1,0 +1,152 @@
+"""The task aggregate: its state machine as a fold, and decisions that return new events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, assert_never
+
+import msgspec
+
+from core.errors import DomainError, StaleReport
+from core.events.envelope import Envelope
+from core.events.task import (
+    TaskAssigned,
+    TaskCompleted,
+    TaskCreated,
+    TaskEvent,
+    TaskFailed,
+    TaskQueued,
+    TaskReportRejected,
+    TaskResult,
+    TaskStarted,
+)
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+
+TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT})
+# An assignment is live (holds an agent slot) in these states.
+HOLDS_SLOT = frozenset({TaskStatus.ASSIGNED, TaskStatus.RUNNING})
+
+
+class Task(msgspec.Struct, kw_only=True):
+    id: str
+    spec: TaskCreated
+    status: TaskStatus
+    created_at: datetime
+    updated_at: datetime
+    attempt: int = 0
+    agent_id: str | None = None
+    result: TaskResult | None = None
+    error: str | None = None
+    queued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+def evolve(state: Task | None, envelope: Envelope[Any]) -> Task:
+    """Apply one event; the fold never rejects history, it only describes it."""
+    event: TaskEvent = envelope.data
+    at = envelope.occurred_at
+    if state is None:
+        if not isinstance(event, TaskCreated):
+            raise DomainError(f"task {envelope.aggregate_id}: history must start with task.created.v1, not {envelope.type}")
+        return Task(id=envelope.aggregate_id, spec=event, status=TaskStatus.PENDING, created_at=at, updated_at=at)
+    state.updated_at = at
+    match event:
+        case TaskCreated():
+            raise DomainError(f"task {state.id}: created twice")
+        case TaskQueued(attempt=attempt):
+            state.status, state.attempt, state.agent_id, state.queued_at = TaskStatus.QUEUED, attempt, None, at
+        case TaskAssigned(agent_id=agent_id, attempt=attempt):
+            state.status, state.agent_id, state.attempt = TaskStatus.ASSIGNED, agent_id, attempt
+        case TaskStarted():
+            state.status, state.started_at = TaskStatus.RUNNING, at
+        case TaskCompleted(result=result):
+            state.status, state.result, state.error, state.finished_at = TaskStatus.COMPLETED, result, None, at
+        case TaskFailed(error=error):
+            state.status, state.error, state.finished_at = TaskStatus.FAILED, error, at
+        case TaskReportRejected():
+            pass
+        case _:
+            assert_never(event)
+    return state
+
+
+def fold(envelopes: list[Envelope[Any]]) -> Task | None:
+    state: Task | None = None
+    for envelope in envelopes:
+        state = evolve(state, envelope)
+    return state
+
+
+# Decisions: each takes the state (and facts from outside as arguments) and returns events.
+
+
+def queue(state: Task) -> list[TaskEvent]:
+    """A created task whose dependencies are met enters the ready queue with attempt 1."""
+    if state.status is not TaskStatus.PENDING:
+        raise DomainError(f"task {state.id} is {state.status}, only a pending task can be queued")
+    return [TaskQueued(attempt=state.attempt + 1)]
+
+
+def assign(state: Task, agent_id: str) -> list[TaskEvent]:
+    if state.status is not TaskStatus.QUEUED:
+        raise DomainError(f"task {state.id} is {state.status}, only a queued task can be assigned")
+    return [TaskAssigned(agent_id=agent_id, attempt=state.attempt)]
+
+
+def _check_fence(state: Task, agent_id: str, attempt: int, report: str) -> None:
+    if state.status not in HOLDS_SLOT or state.agent_id != agent_id or state.attempt != attempt:
+        raise StaleReport(
+            f"task {state.id}: {report} report from {agent_id} attempt {attempt} does not match "
+            f"the current assignment ({state.status}, {state.agent_id}, attempt {state.attempt})"
+        )
+
+
+def record_start(state: Task, agent_id: str, attempt: int) -> list[TaskEvent]:
+    _check_fence(state, agent_id, attempt, "started")
+    if state.status is TaskStatus.RUNNING:
+        return []  # a redelivered start report: already recorded
+    return [TaskStarted(agent_id=agent_id, attempt=attempt)]
+
+
+def record_completion(state: Task, agent_id: str, attempt: int, result: TaskResult) -> list[TaskEvent]:
+    _check_fence(state, agent_id, attempt, "completed")
+    events: list[TaskEvent] = []
+    if state.status is TaskStatus.ASSIGNED:
+        # The start report may be lost or overtaken; the history still shows the task ran.
+        events.append(TaskStarted(agent_id=agent_id, attempt=attempt))
+    events.append(TaskCompleted(agent_id=agent_id, attempt=attempt, result=result))
+    return events
+
+
+def record_failure(
+    state: Task, agent_id: str, attempt: int, error: str, retryable: bool, exit_code: int | None, output: str
+) -> list[TaskEvent]:
+    _check_fence(state, agent_id, attempt, "failed")
+    return [
+        TaskFailed(
+            agent_id=agent_id, attempt=attempt, error=error, retryable=retryable, exit_code=exit_code, output=output
+        )
+    ]
+
+
+def reject_report(agent_id: str, attempt: int, report: str, reason: str) -> list[TaskEvent]:
+    return [TaskReportRejected(agent_id=agent_id, attempt=attempt, report=report, reason=reason)]
+
+
+def is_terminal(state: Task) -> bool:
+    return state.status in TERMINAL
+
+

@@ -1,0 +1,99 @@
+"""Wire contracts between the coordinator and sidecars: dispatch, reports and heartbeats (not events)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from core.events.agent import Hardware
+from core.events.task import TaskResult
+
+
+class Dispatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One assignment sent on `<prefix>.dispatch.<agent_id>`; (task_id, attempt) fences it."""
+
+    task_id: str
+    attempt: int
+    title: str
+    prompt: str = ""
+    model: str | None = None
+    capabilities: list[str] = []
+    payload: dict[str, Any] = {}
+    timeout_s: float | None = None
+    assigned_at: datetime | None = None
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    """Base of reports on `<prefix>.reports.<agent_id>.<kind>`; agent_id is checked against the subject."""
+
+    agent_id: str
+    sent_at: datetime
+
+
+class Registered(Report, frozen=True, kw_only=True, tag="registered"):
+    name: str
+    session_id: str
+    capabilities: dict[str, float]
+    models: list[str] = []
+    max_concurrency: int = 1
+    executor: str = ""
+    hardware: Hardware = Hardware()
+    version: str = ""
+
+
+class Deregistered(Report, frozen=True, kw_only=True, tag="deregistered"):
+    session_id: str
+    reason: str = "shutdown"
+
+
+class Started(Report, frozen=True, kw_only=True, tag="started"):
+    task_id: str
+    attempt: int
+
+
+class Completed(Report, frozen=True, kw_only=True, tag="completed"):
+    task_id: str
+    attempt: int
+    result: TaskResult
+
+
+class Failed(Report, frozen=True, kw_only=True, tag="failed"):
+    task_id: str
+    attempt: int
+    error: str
+    retryable: bool = False
+    exit_code: int | None = None
+    output: str = ""
+
+
+AnyReport = Registered | Deregistered | Started | Completed | Failed
+
+
+class GpuSample(msgspec.Struct, frozen=True, kw_only=True):
+    index: int
+    utilization_percent: float
+    memory_used_mb: int
+    memory_total_mb: int
+
+
+class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
+    """Stored under the agent's key in the heartbeat bucket every few seconds."""
+
+    agent_id: str
+    session_id: str
+    sent_at: datetime
+    in_flight: int = 0
+    max_concurrency: int = 1
+    cpu_percent: float = 0.0
+    memory_percent: float = 0.0
+    gpus: list[GpuSample] = []
+    tokens_per_s: float = 0.0
+    draining: bool = False
+
+
+dispatch_encoder = msgspec.json.Encoder()
+dispatch_decoder = msgspec.json.Decoder(Dispatch)
+report_decoder = msgspec.json.Decoder(AnyReport)
+heartbeat_decoder = msgspec.json.Decoder(Heartbeat)

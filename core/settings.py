@@ -1,0 +1,73 @@
+"""Settings: read from the environment once, at an entry point, into a frozen value passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # Prefix of every subject; streams are <PREFIX>_EVENTS etc. Tests use a unique one each.
+    prefix: str = "hive"
+    # PostgreSQL schema holding the read models (one per test run / deployment).
+    db_schema: str = "hive"
+    jwt_secret: str = "change-me"
+    jwt_algorithm: str = "HS256"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    heartbeat_interval_s: float = 2.0
+    # Replicas for streams: 1 on one node, 3 on a cluster.
+    stream_replicas: int = 1
+    log_level: str = "INFO"
+
+    @property
+    def events_stream(self) -> str:
+        return f"{self.prefix.upper()}_EVENTS"
+
+    @property
+    def dispatch_stream(self) -> str:
+        return f"{self.prefix.upper()}_DISPATCH"
+
+    @property
+    def reports_stream(self) -> str:
+        return f"{self.prefix.upper()}_REPORTS"
+
+    @property
+    def heartbeat_bucket(self) -> str:
+        return f"{self.prefix}_heartbeats"
+
+    def event_subject(self, aggregate: str, aggregate_id: str) -> str:
+        return f"{self.prefix}.events.{aggregate}.{aggregate_id}"
+
+    def dispatch_subject(self, agent_id: str) -> str:
+        return f"{self.prefix}.dispatch.{agent_id}"
+
+    def report_subject(self, agent_id: str, kind: str) -> str:
+        return f"{self.prefix}.reports.{agent_id}.{kind}"
+
+
+_ENV = {
+    "nats_url": "HIVE_NATS_URL",
+    "database_url": "HIVE_DATABASE_URL",
+    "prefix": "HIVE_PREFIX",
+    "db_schema": "HIVE_DB_SCHEMA",
+    "jwt_secret": "HIVE_JWT_SECRET",
+    "jwt_algorithm": "HIVE_JWT_ALGORITHM",
+    "gateway_host": "HIVE_GATEWAY_HOST",
+    "gateway_port": "HIVE_GATEWAY_PORT",
+    "heartbeat_interval_s": "HIVE_HEARTBEAT_INTERVAL_S",
+    "stream_replicas": "HIVE_STREAM_REPLICAS",
+    "log_level": "HIVE_LOG_LEVEL",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from HIVE_* variables; raises msgspec.ValidationError naming the bad variable's field."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {field: env[var] for field, var in _ENV.items() if var in env}
+    raw.update(overrides)
+    return msgspec.convert(raw, Settings, strict=False)
