@@ -1,0 +1,34 @@
+"""The local sidecar's default config for `hive dev`: capability `echo`, a `command` executor running `cat`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SIDECAR_CONFIG_FILE = "sidecar.toml"
+DEV_AGENT_ID = "dev-sidecar"
+
+DEV_SIDECAR_TOML = f"""\
+# Written by `hive dev` for its local sidecar; edit it freely (delete it to get the default back).
+# The `echo` capability runs `cat` with the task's prompt on stdin, so the result's output is the prompt.
+agent_id = "{DEV_AGENT_ID}"
+max_concurrency = 4
+
+[[capabilities]]
+name = "echo"
+proficiency = 1.0
+executor = "echo"
+
+[executors.echo]
+type = "command"
+argv = ["cat"]
+stdin = "prompt"
+timeout_s = 60
+"""
+
+
+def ensure_sidecar_config(home: Path) -> Path:
+    """Write the default config into `home` unless one is there already (a user's edits are kept)."""
+    path = Path(home) / SIDECAR_CONFIG_FILE
+    if not path.exists():
+        path.write_text(DEV_SIDECAR_TOML, encoding="utf-8")
+    return path
