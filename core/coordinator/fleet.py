@@ -1,0 +1,149 @@
+"""The coordinator's view of the world: a fold of the event log plus the indexes decisions need. Pure."""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+import msgspec
+
+from core.domain import agent as agent_domain
+from core.domain import task as task_domain
+from core.domain.agent import Agent, AgentStatus
+from core.domain.placement import Candidate, Requirement
+from core.domain.task import HOLDS_SLOT, Task, TaskStatus
+from core.events.envelope import Recorded
+from core.events.task import TaskCreated
+
+
+class TaskEntry(msgspec.Struct, kw_only=True):
+    task: Task
+    last_seq: int
+
+
+class AgentEntry(msgspec.Struct, kw_only=True):
+    agent: Agent
+    last_seq: int
+    candidate: Candidate
+    tasks: set[str] = msgspec.field(default_factory=set)
+    # Assignments decided but not yet folded back from the log.
+    reserved: int = 0
+
+    def recount(self) -> None:
+        self.candidate.in_flight = len(self.tasks) + self.reserved
+
+
+def requirement_of(spec: TaskCreated) -> Requirement:
+    return Requirement(capabilities=tuple(sorted(set(spec.capabilities))), model=spec.model)
+
+
+class Fleet:
+    """Tasks and agents as of the last applied stream sequence."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, TaskEntry] = {}
+        self.agents: dict[str, AgentEntry] = {}
+        self.applied_seq = 0
+        # Ready tasks grouped by what they need: (-priority, queued seq, task id) heaps.
+        self.ready: dict[Requirement, list[tuple[int, int, str]]] = {}
+        # dependency id -> pending tasks waiting for it
+        self.dependents: dict[str, set[str]] = {}
+
+    # -- folding -----------------------------------------------------------------------------------
+
+    def apply(self, rec: Recorded[Any]) -> None:
+        env = rec.envelope
+        if env.aggregate == "task":
+            self._apply_task(rec)
+        elif env.aggregate == "agent":
+            self._apply_agent(rec)
+        self.applied_seq = max(self.applied_seq, rec.seq)
+
+    def _apply_task(self, rec: Recorded[Any]) -> None:
+        env = rec.envelope
+        entry = self.tasks.get(env.aggregate_id)
+        before = entry.task.status if entry else None
+        before_agent = entry.task.agent_id if entry else None
+        task = task_domain.evolve(entry.task if entry else None, env)
+        if entry is None:
+            entry = self.tasks[task.id] = TaskEntry(task=task, last_seq=rec.seq)
+            for dep in task.spec.depends_on:
+                self.dependents.setdefault(dep, set()).add(task.id)
+        entry.last_seq = rec.seq
+        if task.status is TaskStatus.QUEUED and before is not TaskStatus.QUEUED:
+            heap = self.ready.setdefault(requirement_of(task.spec), [])
+            heapq.heappush(heap, (-task.spec.priority, rec.seq, task.id))
+        if before in HOLDS_SLOT and before_agent and (task.status not in HOLDS_SLOT or task.agent_id != before_agent):
+            self._release(before_agent, task.id)
+        if task.status in HOLDS_SLOT and task.agent_id and before not in HOLDS_SLOT:
+            self._hold(task.agent_id, task.id)
+
+    def _hold(self, agent_id: str, task_id: str) -> None:
+        a = self.agents.get(agent_id)
+        if a is not None and task_id not in a.tasks:
+            a.tasks.add(task_id)
+            a.recount()
+
+    def _release(self, agent_id: str, task_id: str) -> None:
+        a = self.agents.get(agent_id)
+        if a is not None:
+            a.tasks.discard(task_id)
+            a.recount()
+
+    def _apply_agent(self, rec: Recorded[Any]) -> None:
+        env = rec.envelope
+        entry = self.agents.get(env.aggregate_id)
+        agent = agent_domain.evolve(entry.agent if entry else None, env)
+        if entry is None:
+            candidate = Candidate(
+                id=agent.id, capabilities=agent.capabilities, models=agent.models,
+                max_concurrency=agent.max_concurrency, in_flight=0,
+            )
+            entry = self.agents[agent.id] = AgentEntry(agent=agent, last_seq=rec.seq, candidate=candidate)
+            # Tasks assigned before this agent's registration was folded (replay order) still hold slots.
+            for t in self.tasks.values():
+                if t.task.agent_id == agent.id and t.task.status in HOLDS_SLOT:
+                    entry.tasks.add(t.task.id)
+        entry.agent, entry.last_seq = agent, rec.seq
+        c = entry.candidate
+        c.capabilities, c.models, c.max_concurrency = agent.capabilities, agent.models, agent.max_concurrency
+        c.online = agent.status is AgentStatus.ONLINE
+        entry.recount()
+
+    def reserve(self, agent_id: str, delta: int) -> None:
+        a = self.agents.get(agent_id)
+        if a is not None:
+            a.reserved = max(0, a.reserved + delta)
+            a.recount()
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    def pending_ready(self, task_id: str) -> tuple[bool, str | None]:
+        """(dependencies all completed, id of a dependency that ended without completing)."""
+        entry = self.tasks[task_id]
+        for dep in entry.task.spec.depends_on:
+            dep_entry = self.tasks.get(dep)
+            if dep_entry is None or dep_entry.task.status is not TaskStatus.COMPLETED:
+                if dep_entry is not None and task_domain.is_terminal(dep_entry.task):
+                    return False, dep
+                return False, None
+        return True, None
+
+    def peek_ready(self, need: Requirement) -> str | None:
+        """The best ready task for a requirement group, dropping stale heap entries."""
+        heap = self.ready.get(need)
+        while heap:
+            _, _, task_id = heap[0]
+            entry = self.tasks.get(task_id)
+            if entry is not None and entry.task.status is TaskStatus.QUEUED:
+                return task_id
+            heapq.heappop(heap)
+        if heap is not None and not heap:
+            del self.ready[need]
+        return None
+
+    def pop_ready(self, need: Requirement) -> None:
+        heapq.heappop(self.ready[need])
+
+    def candidates(self) -> list[Candidate]:
+        return [a.candidate for a in self.agents.values()]

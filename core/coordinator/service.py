@@ -1,0 +1,174 @@
+"""Wires the coordinator: fold the log, then schedule, handle reports and watch heartbeats until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Any
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from core.coordinator.decisions import Decisions
+from core.coordinator.fleet import Fleet
+from core.coordinator.reports import ReportHandler
+from core.coordinator.scheduler import Scheduler
+from core.coordinator.writer import Writer
+from core.events.codec import decode_envelope
+from core.events.envelope import Recorded
+from core.messages import heartbeat_decoder, report_decoder
+from core.settings import Settings
+from core.store.connect import connect
+from core.store.event_store import EventStore
+
+log = logging.getLogger(__name__)
+
+REPORT_BATCH = 256
+
+
+class Coordinator:
+    def __init__(self, settings: Settings, nc: NATS, js: JetStreamContext) -> None:
+        self.settings = settings
+        self.nc, self.js = nc, js
+        self.fleet = Fleet()
+        self.decisions = Decisions()
+        self.writer = Writer(EventStore(nc, js, settings), js, settings, self.decisions)
+        self.scheduler = Scheduler(self.fleet, self.decisions, self.writer)
+        self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
+        self.caught_up = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        info = await self.js.stream_info(self.settings.events_stream)
+        target = info.state.last_seq
+        fold = asyncio.create_task(self._fold(target), name="fold")
+        self._tasks.append(fold)
+        await self._wait_caught_up(fold)
+        log.info("caught up with the log at seq %d: %d tasks, %d agents",
+                 self.fleet.applied_seq, len(self.fleet.tasks), len(self.fleet.agents))
+        self.scheduler.take_over()
+        self._tasks += [
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self._consume_reports(), name="reports"),
+            asyncio.create_task(self._watch_heartbeats(), name="heartbeats"),
+        ]
+
+    async def _wait_caught_up(self, fold: asyncio.Task[Any]) -> None:
+        waiter = asyncio.create_task(self.caught_up.wait())
+        await asyncio.wait({waiter, fold}, return_when=asyncio.FIRST_COMPLETED)
+        if fold.done():
+            waiter.cancel()
+            fold.result()  # re-raise why the fold died
+
+    async def _fold(self, target: int) -> None:
+        if target == 0:
+            self.caught_up.set()
+        sub = await self.js.subscribe(
+            f"{self.settings.prefix}.events.>", stream=self.settings.events_stream, ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL, pending_msgs_limit=-1, pending_bytes_limit=-1,
+        )
+        async for msg in sub.messages:
+            self._apply(msg)
+            if not self.caught_up.is_set() and self.fleet.applied_seq >= target:
+                self.caught_up.set()
+
+    def _apply(self, msg: Msg) -> None:
+        seq = msg.metadata.sequence.stream
+        try:
+            envelope = decode_envelope(msg.data)
+        except msgspec.ValidationError as err:
+            log.error("event %d cannot be decoded (%s): skipped", seq, err)
+            return
+        self.fleet.apply(Recorded(seq=seq, envelope=envelope))
+        self.decisions.seen(envelope)
+        if self.caught_up.is_set():
+            self.scheduler.note(envelope)
+
+    async def _consume_reports(self) -> None:
+        s = self.settings
+        psub = await self.js.pull_subscribe(
+            f"{s.prefix}.reports.>", durable="coordinator", stream=s.reports_stream,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0, max_ack_pending=20_000,
+                                  max_deliver=-1),
+        )
+        while True:
+            try:
+                msgs = await psub.fetch(REPORT_BATCH, timeout=1.0)
+            except nats.errors.TimeoutError:
+                continue
+            await self._handle_reports(msgs)
+
+    async def _handle_reports(self, msgs: list[Msg]) -> None:
+        # Reports of one task are handled in order; different tasks concurrently.
+        groups: dict[str, list[tuple[Msg, Any]]] = {}
+        for msg in msgs:
+            report = self._decode_report(msg)
+            if report is None:
+                await msg.term()
+                continue
+            key = getattr(report, "task_id", None) or report.agent_id
+            groups.setdefault(key, []).append((msg, report))
+        await asyncio.gather(*(self._handle_group(g) for g in groups.values()))
+
+    async def _handle_group(self, group: list[tuple[Msg, Any]]) -> None:
+        for msg, report in group:
+            await self.reports.handle(report)
+            await msg.ack()
+
+    def _decode_report(self, msg: Msg) -> Any:
+        try:
+            report = report_decoder.decode(msg.data)
+        except msgspec.ValidationError as err:
+            log.warning("malformed report on %s: %s", msg.subject, err)
+            return None
+        # Subject is <prefix>.reports.<agent_id>.<kind>: NATS permissions bind it to the sender.
+        parts = msg.subject.split(".")
+        if len(parts) < 4 or parts[-2] != report.agent_id:
+            log.warning("report on %s claims agent %s: dropped", msg.subject, report.agent_id)
+            return None
+        return report
+
+    async def _watch_heartbeats(self) -> None:
+        kv = await self.js.key_value(self.settings.heartbeat_bucket)
+        watcher = await kv.watchall()
+        async for entry in watcher:
+            if entry is None or not entry.value:
+                continue
+            with suppress(msgspec.ValidationError):
+                beat = heartbeat_decoder.decode(entry.value)
+                agent = self.fleet.agents.get(beat.agent_id)
+                if agent is not None:
+                    agent.candidate.tokens_per_s = beat.tokens_per_s
+
+    async def wait(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set; if a loop dies, raise its error so the process exits and is restarted."""
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({stopper, *self._tasks}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        for task in done:
+            if task is not stopper:
+                task.result()
+                raise RuntimeError(f"coordinator loop {task.get_name()} ended unexpectedly")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.scheduler.close()
+
+
+async def run_coordinator(settings: Settings, stop: asyncio.Event) -> None:
+    nc, js = await connect(settings, "hive-coordinator")
+    coordinator = Coordinator(settings, nc, js)
+    try:
+        await coordinator.start()
+        await coordinator.wait(stop)
+    finally:
+        await coordinator.stop()
+        with suppress(Exception):
+            await nc.drain()

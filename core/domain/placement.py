@@ -1,0 +1,65 @@
+"""Placement policy: which agent should run a task. Pure: candidates in, choice out.
+
+Score (higher wins), each term in [0, 1]:
+  0.5 * proficiency   mean proficiency over the task's required capabilities (1.0 if it names none)
+  0.3 * free capacity  free slots / max concurrency
+  0.2 * speed         the agent's measured tokens/s relative to the fastest candidate
+Ties go to the agent that was assigned least recently, so equal agents share the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+W_PROFICIENCY = 0.5
+W_FREE = 0.3
+W_SPEED = 0.2
+
+
+class Candidate(msgspec.Struct, kw_only=True):
+    id: str
+    capabilities: dict[str, float]
+    models: Sequence[str]
+    max_concurrency: int
+    in_flight: int
+    # A monotonically increasing tick of the agent's last assignment (0: never).
+    last_assigned: int = 0
+    tokens_per_s: float = 0.0
+    online: bool = True
+
+    @property
+    def free_slots(self) -> int:
+        return self.max_concurrency - self.in_flight
+
+
+class Requirement(msgspec.Struct, frozen=True, kw_only=True):
+    capabilities: tuple[str, ...] = ()
+    model: str | None = None
+
+
+def eligible(agent: Candidate, need: Requirement) -> bool:
+    if not agent.online or agent.free_slots <= 0:
+        return False
+    if any(cap not in agent.capabilities for cap in need.capabilities):
+        return False
+    # An agent that lists no models accepts any (a CLI agent chooses its own).
+    return need.model is None or not agent.models or need.model in agent.models
+
+
+def score(agent: Candidate, need: Requirement, fastest: float) -> float:
+    caps = need.capabilities
+    proficiency = sum(agent.capabilities[c] for c in caps) / len(caps) if caps else 1.0
+    free = agent.free_slots / agent.max_concurrency if agent.max_concurrency > 0 else 0.0
+    speed = agent.tokens_per_s / fastest if fastest > 0 else 0.0
+    return W_PROFICIENCY * proficiency + W_FREE * free + W_SPEED * speed
+
+
+def choose(need: Requirement, agents: Iterable[Candidate]) -> Candidate | None:
+    """The best eligible agent, or None when no agent can take the task now."""
+    pool = [a for a in agents if eligible(a, need)]
+    if not pool:
+        return None
+    fastest = max(a.tokens_per_s for a in pool)
+    return max(pool, key=lambda a: (round(score(a, need, fastest), 9), -a.last_assigned))
