@@ -1,0 +1,65 @@
+"""Builds the Litestar application: routes, auth, error shape, and the lifespan that opens NATS and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+
+from core.settings import Settings
+from core.store.connect import connect
+from core.store.event_store import EventStore
+from gateway.auth import BearerAuthMiddleware
+from gateway.db import create_pool
+from gateway.errors import EXCEPTION_HANDLERS
+from gateway.request_id import RequestIdMiddleware
+from gateway.routes import agents, health, tasks
+from gateway.schemas import MAX_BODY_BYTES
+from gateway.services import Services, services_of
+from projections.migrate import apply_migrations
+
+log = logging.getLogger(__name__)
+
+
+def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        nc, js = await connect(settings, "hive-gateway")
+        try:
+            pool = await create_pool(settings)
+            try:
+                # Migrations here too, so /ready and reads work before the projections service first runs.
+                async with pool.acquire() as conn:
+                    await apply_migrations(conn, settings.db_schema)
+                app.state["services"] = Services(settings=settings, nc=nc, store=EventStore(nc, js, settings), pool=pool)
+                log.info("gateway ready on schema %s, prefix %s", settings.db_schema, settings.prefix)
+                yield
+            finally:
+                await pool.close()
+        finally:
+            await nc.drain()
+
+    return lifespan
+
+
+def create_app(settings: Settings) -> Litestar:
+    api = Router(
+        path="/api",
+        route_handlers=[tasks.post_task, tasks.list_tasks, tasks.get_task, agents.list_agents, agents.get_agent],
+        middleware=[
+            DefineMiddleware(BearerAuthMiddleware, secret=settings.jwt_secret, algorithm=settings.jwt_algorithm)
+        ],
+    )
+    return Litestar(
+        route_handlers=[api, health.health, health.ready],
+        dependencies={"services": Provide(services_of, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RequestIdMiddleware],
+        lifespan=[_lifespan(settings)],
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+    )

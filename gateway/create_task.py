@@ -1,0 +1,152 @@
+"""The create-task command: validate, check dependencies, append TaskCreated once per Idempotency-Key."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from core.errors import ConcurrencyError
+from core.events import new_envelope
+from core.events.envelope import Recorded
+from core.events.task import TaskCreated
+from core.ids import idempotent_task_id, uuid7
+from gateway import readmodel
+from gateway.auth import Principal
+from gateway.errors import Conflict, FieldError, InvalidInput, Unavailable, from_msgspec, invalid
+from gateway.schemas import CreateTask, TaskView
+from gateway.services import Services
+from gateway.task_views import view_from_history
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Printable ASCII, no leading space, at most 200 characters.
+_KEY = re.compile(r"^[!-~][ -~]{0,199}$")
+_decoder = msgspec.json.Decoder(CreateTask)
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
+class Created(msgspec.Struct, frozen=True):
+    task: TaskView
+    replayed: bool
+
+
+def parse(body: bytes) -> CreateTask:
+    if not body.strip():
+        raise invalid("$", "the body is empty; send a JSON object with at least a title")
+    try:
+        spec = _decoder.decode(body)
+    except msgspec.MsgspecError as err:
+        raise from_msgspec(err) from err
+    if not spec.title.strip():
+        raise invalid("$.title", "must contain a non-space character")
+    for field, values in (("capabilities", spec.capabilities), ("depends_on", spec.depends_on)):
+        seen: set[str] = set()
+        for i, value in enumerate(values):
+            if value in seen:
+                raise invalid(f"$.{field}[{i}]", f"duplicate entry {value!r}")
+            seen.add(value)
+    return spec
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is not None and not _KEY.match(key):
+        raise invalid(IDEMPOTENCY_HEADER, "must be 1 to 200 printable ASCII characters, not starting with a space")
+    return key
+
+
+def request_digest(spec: CreateTask) -> str:
+    """sha256 of the validated request in canonical form (sorted keys, defaults filled in)."""
+    return hashlib.sha256(_canonical.encode(spec)).hexdigest()
+
+
+async def _exists_in_store(services: Services, task_id: str) -> bool:
+    return bool(await services.store.load("task", task_id))
+
+
+async def check_dependencies(services: Services, depends_on: list[str]) -> None:
+    """Every dependency must exist; the read model answers most, the event log settles the rest (lag)."""
+    if not depends_on:
+        return
+    known = await readmodel.existing_task_ids(services.pool, depends_on)
+    unknown = [task_id for task_id in depends_on if task_id not in known]
+    found = await asyncio.gather(*(_exists_in_store(services, task_id) for task_id in unknown))
+    missing = {task_id for task_id, ok in zip(unknown, found, strict=True) if not ok}
+    errors = [
+        FieldError(f"$.depends_on[{i}]", f"no task with id {task_id}")
+        for i, task_id in enumerate(depends_on)
+        if task_id in missing
+    ]
+    if errors:
+        raise InvalidInput(f"{errors[0].field}: {errors[0].message}", errors=errors)
+
+
+def _event(spec: CreateTask, key: str | None, digest: str) -> TaskCreated:
+    return TaskCreated(
+        title=spec.title,
+        description=spec.description,
+        prompt=spec.prompt,
+        capabilities=list(spec.capabilities),
+        model=spec.model,
+        priority=spec.priority,
+        payload=spec.payload,
+        depends_on=list(spec.depends_on),
+        max_attempts=spec.max_attempts,
+        timeout_s=spec.timeout_s,
+        idempotency_key=key,
+        request_digest=digest,
+    )
+
+
+async def _load_existing(services: Services, task_id: str) -> list[Recorded[Any]]:
+    # The append just told us the task exists; a direct get served by a lagging replica may not see it yet.
+    for delay in (0.0, 0.05, 0.2, 0.5):
+        await asyncio.sleep(delay)
+        history = await services.store.load("task", task_id)
+        if history:
+            return history
+    raise Unavailable("the task for this Idempotency-Key exists but could not be read yet; retry the request")
+
+
+async def _replay(services: Services, task_id: str, digest: str) -> Created:
+    history = await _load_existing(services, task_id)
+    created = history[0].envelope.data
+    if not isinstance(created, TaskCreated) or created.request_digest != digest:
+        raise Conflict(
+            f"{IDEMPOTENCY_HEADER} was already used for task {task_id} with a different request body; "
+            "use a new key for a new task"
+        )
+    view = await readmodel.get_task(services.pool, task_id) or view_from_history(history)
+    assert view is not None  # history is non-empty and starts with TaskCreated
+    return Created(view, replayed=True)
+
+
+async def create_task(
+    services: Services, principal: Principal, body: bytes, key: str | None, request_id: str | None
+) -> Created:
+    spec = parse(body)
+    key = check_idempotency_key(key)
+    await check_dependencies(services, spec.depends_on)
+    digest = request_digest(spec)
+    task_id = idempotent_task_id(principal.subject, key) if key is not None else uuid7()
+    envelope = new_envelope(
+        _event(spec, key, digest),
+        event_id=uuid7(),
+        aggregate_id=task_id,
+        occurred_at=datetime.now(UTC),
+        actor=principal.subject,
+        correlation_id=request_id,
+    )
+    try:
+        # expected_seq 0: the subject must be empty, so exactly one TaskCreated is ever stored per id.
+        seq = await services.store.append([envelope], expected_seq=0)
+    except ConcurrencyError:
+        if key is None:
+            raise  # a fresh uuid7 collided: a bug, not a client error
+        return await _replay(services, task_id, digest)
+    view = view_from_history([Recorded(seq=seq, envelope=envelope)])
+    assert view is not None
+    return Created(view, replayed=False)

@@ -1,0 +1,38 @@
+"""Opaque paging cursors: the sort key of the last row, base64url-encoded JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import TypeVar
+
+import msgspec
+
+from gateway.errors import invalid
+
+
+class TimeCursor(msgspec.Struct, array_like=True, frozen=True):
+    """(created_at, id) of the last item of a page ordered newest first."""
+
+    at: datetime
+    id: str
+
+
+class IdCursor(msgspec.Struct, array_like=True, frozen=True):
+    id: str
+
+
+C = TypeVar("C", TimeCursor, IdCursor)
+
+
+def encode_cursor(value: TimeCursor | IdCursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(value)).decode().rstrip("=")
+
+
+def decode_cursor(raw: str, kind: type[C]) -> C:
+    try:
+        data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        return msgspec.json.decode(data, type=kind)
+    except (binascii.Error, ValueError, msgspec.MsgspecError) as err:
+        raise invalid("cursor", "not a cursor this API issued; pass next_cursor back unchanged") from err

@@ -1,0 +1,183 @@
+"""Problem details (RFC 9457): the one error shape every 4xx/5xx answer uses, and the handlers that make it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "content-too-large",
+    415: "unsupported-media-type",
+    429: "too-many-requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+    checks: dict[str, str] = {}
+
+
+class ApiError(Exception):
+    """Root of the gateway's own errors; each becomes a problem response at the edge."""
+
+    status = 400
+    slug = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        checks: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.checks = checks or {}
+
+
+class InvalidInput(ApiError):
+    status, slug = 400, "validation-error"
+
+
+class NotFound(ApiError):
+    status, slug = 404, "not-found"
+
+
+class Conflict(ApiError):
+    status, slug = 409, "conflict"
+
+
+class UnsupportedMediaType(ApiError):
+    status, slug = 415, "unsupported-media-type"
+
+
+class Unavailable(ApiError):
+    status, slug = 503, "unavailable"
+
+
+def invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>.*)`$", re.DOTALL)
+
+
+def from_msgspec(err: msgspec.MsgspecError) -> InvalidInput:
+    """msgspec reports one error as 'message - at `$.path`'; turn it into a named field error."""
+    if isinstance(err, msgspec.DecodeError):
+        return invalid("$", f"body is not valid JSON ({err})")
+    match = _AT.match(str(err))
+    assert match is not None  # the pattern matches any string
+    message, path = match["message"], match["path"] or "$"
+    unknown = _UNKNOWN.match(message)
+    if unknown:
+        # Name the offending field itself, not the object holding it.
+        return invalid(f"{path}.{unknown['name']}", "unknown field (not part of this request's schema)")
+    return invalid(path, message)
+
+
+def problem_response(status: int, detail: str, *, slug: str | None = None, errors: list[FieldError] | None = None,
+                     headers: dict[str, str] | None = None, checks: dict[str, str] | None = None) -> Response[Problem]:
+    body = Problem(
+        type=f"urn:hive:problem:{slug or _SLUGS.get(status, 'error')}",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        errors=errors or [],
+        checks=checks or {},
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
+
+
+def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
+    return problem_response(exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers,
+                            checks=exc.checks)
+
+
+def _litestar_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.detail, exc_info=exc)
+        return problem_response(status, "the gateway failed to handle this request; it has been logged")
+    errors: list[FieldError] = []
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                errors.append(FieldError(str(item.get("key", "$")), str(item.get("message", "invalid"))))
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return problem_response(status, exc.detail, errors=errors, headers=headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # Bad input must never get here: every input error is an ApiError or a Litestar 4xx.
+    log.exception("%s %s failed unexpectedly", request.method, request.url.path, exc_info=exc)
+    return problem_response(HTTP_500_INTERNAL_SERVER_ERROR, "the gateway failed to handle this request; it has been logged")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ApiError: _api_error,
+    HTTPException: _litestar_http,
+    Exception: _unexpected,
+}
+
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "EXCEPTION_HANDLERS",
+    "FieldError",
+    "InvalidInput",
+    "NotFound",
+    "Problem",
+    "Unavailable",
+    "UnsupportedMediaType",
+    "from_msgspec",
+    "invalid",
+    "problem_response",
+]

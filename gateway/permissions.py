@@ -1,0 +1,35 @@
+"""The role → permission matrix: which role may do what (admin all; developer builds; viewer reads)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    TASKS_VIEW = "tasks.view"
+    TASKS_CREATE = "tasks.create"
+    AGENTS_VIEW = "agents.view"
+    WORKFLOWS_VIEW = "workflows.view"
+    EXECUTIONS_VIEW = "executions.view"
+
+
+# A grant is a permission name or `<resource>.*`; "*" grants everything.
+ROLE_GRANTS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"*"}),
+    "developer": frozenset({"workflows.*", "executions.*", "tasks.view", "tasks.create", "agents.view"}),
+    "viewer": frozenset({"tasks.view", "agents.view", "workflows.view", "executions.view"}),
+    # Sidecars talk to NATS on their own subjects, never to the HTTP API.
+    "agent": frozenset(),
+}
+
+
+def _grants(grant: str, permission: str) -> bool:
+    if grant == "*" or grant == permission:
+        return True
+    return grant.endswith(".*") and permission.startswith(grant[:-1])
+
+
+def allows(roles: Iterable[str], permission: str) -> bool:
+    """True when any of `roles` grants `permission`; unknown roles grant nothing."""
+    return any(_grants(g, permission) for role in roles for g in ROLE_GRANTS.get(role, ()))

@@ -1,0 +1,91 @@
+"""Read-model queries (tasks, agents) against the projections' PostgreSQL tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from gateway.cursor import IdCursor, TimeCursor
+from gateway.schemas import AgentView, TaskView
+
+Pool: TypeAlias = "asyncpg.Pool[Any]"
+
+_TASK_COLUMNS = (
+    "id, status, title, description, prompt, capabilities, model, priority, payload, depends_on, max_attempts, "
+    "timeout_s, created_by, assigned_agent_id, attempt, result, error, created_at, updated_at, queued_at, "
+    "assigned_at, started_at, finished_at, last_seq"
+)
+_AGENT_COLUMNS = (
+    "id, name, session_id, status, capabilities, models, max_concurrency, executor, hardware, registered_at, "
+    "updated_at, last_seq"
+)
+
+
+def task_from_row(row: asyncpg.Record) -> TaskView:
+    values = dict(row)
+    values["seq"] = values.pop("last_seq")
+    values["capabilities"] = list(values["capabilities"])
+    values["depends_on"] = list(values["depends_on"])
+    return TaskView(**values)
+
+
+def agent_from_row(row: asyncpg.Record) -> AgentView:
+    values = dict(row)
+    values["seq"] = values.pop("last_seq")
+    values["models"] = list(values["models"])
+    return AgentView(**values)
+
+
+async def get_task(pool: Pool, task_id: str) -> TaskView | None:
+    row = await pool.fetchrow(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = $1", task_id)
+    return task_from_row(row) if row else None
+
+
+async def list_tasks(pool: Pool, *, limit: int, status: str | None, after: TimeCursor | None) -> list[TaskView]:
+    """Newest first; `after` is the last row of the previous page. Fetches limit+1 to tell if more remain."""
+    clauses: list[str] = []
+    args: list[object] = []
+    if status is not None:
+        args.append(status)
+        clauses.append(f"status = ${len(args)}")
+    if after is not None:
+        args.extend([after.at, after.id])
+        clauses.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    args.append(limit + 1)
+    rows = await pool.fetch(
+        f"SELECT {_TASK_COLUMNS} FROM tasks {where} ORDER BY created_at DESC, id DESC LIMIT ${len(args)}", *args
+    )
+    return [task_from_row(r) for r in rows]
+
+
+async def existing_task_ids(pool: Pool, ids: Sequence[str]) -> set[str]:
+    rows = await pool.fetch("SELECT id FROM tasks WHERE id = ANY($1::text[])", list(ids))
+    return {r["id"] for r in rows}
+
+
+async def get_agent(pool: Pool, agent_id: str) -> AgentView | None:
+    row = await pool.fetchrow(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = $1", agent_id)
+    return agent_from_row(row) if row else None
+
+
+async def list_agents(pool: Pool, *, limit: int, status: str | None, after: IdCursor | None) -> list[AgentView]:
+    """Ordered by id; fetches limit+1 to tell if more remain."""
+    clauses: list[str] = []
+    args: list[object] = []
+    if status is not None:
+        args.append(status)
+        clauses.append(f"status = ${len(args)}")
+    if after is not None:
+        args.append(after.id)
+        clauses.append(f"id > ${len(args)}")
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    args.append(limit + 1)
+    rows = await pool.fetch(f"SELECT {_AGENT_COLUMNS} FROM agents {where} ORDER BY id LIMIT ${len(args)}", *args)
+    return [agent_from_row(r) for r in rows]
+
+
+async def ping(pool: Pool) -> None:
+    await pool.fetchval("SELECT 1")

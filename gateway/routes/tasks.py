@@ -1,0 +1,76 @@
+"""/api/tasks: create a task (an event), read tasks (the read model, the event log while it catches up)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from core.domain.task import TaskStatus
+from gateway import readmodel
+from gateway.auth import principal_of, requires
+from gateway.create_task import create_task
+from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
+from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.permissions import Permission
+from gateway.query import choice_of, limit_of
+from gateway.request_id import request_id_of
+from gateway.schemas import UUID_PATTERN, TaskPage, TaskView
+from gateway.services import Services
+from gateway.task_views import view_from_history
+
+_UUID = re.compile(UUID_PATTERN)
+_STATUSES = frozenset(str(s) for s in TaskStatus)
+
+
+def _check_json(request: Request[Any, Any, Any]) -> None:
+    media = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(f"send the task as application/json, not {media!r}")
+
+
+@post("/tasks", guards=[requires(Permission.TASKS_CREATE)], status_code=HTTP_201_CREATED)
+async def post_task(request: Request[Any, Any, Any], services: Services) -> Response[TaskView]:
+    """Create a task. With an Idempotency-Key, retries return the first task (200, Idempotent-Replayed)."""
+    _check_json(request)
+    created = await create_task(
+        services,
+        principal_of(request),
+        await request.body(),
+        request.headers.get("idempotency-key"),
+        request_id_of(request),
+    )
+    headers = {"Location": f"/api/tasks/{created.task.id}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+        return Response(created.task, status_code=HTTP_200_OK, headers=headers)
+    return Response(created.task, status_code=HTTP_201_CREATED, headers=headers)
+
+
+@get("/tasks", guards=[requires(Permission.TASKS_VIEW)])
+async def list_tasks(request: Request[Any, Any, Any], services: Services) -> TaskPage:
+    """Newest first; pass `next_cursor` back as `cursor` for the next page; filter by `status`."""
+    limit = limit_of(request)
+    status = choice_of(request, "status", _STATUSES)
+    raw_cursor = request.query_params.get("cursor")
+    after = decode_cursor(raw_cursor, TimeCursor) if raw_cursor else None
+    rows = await readmodel.list_tasks(services.pool, limit=limit, status=status, after=after)
+    items, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(TimeCursor(items[-1].created_at, items[-1].id)) if more else None
+    return TaskPage(items=items, next_cursor=next_cursor)
+
+
+@get("/tasks/{task_id:str}", guards=[requires(Permission.TASKS_VIEW)])
+async def get_task(task_id: str, services: Services) -> TaskView:
+    # Ids name NATS subjects, so only a well-formed one may reach the event store.
+    if not _UUID.match(task_id):
+        raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
+    view = await readmodel.get_task(services.pool, task_id)
+    if view is None:
+        # Just created and not projected yet: the event log is the truth, so a caller reads its own write.
+        view = view_from_history(await services.store.load("task", task_id))
+    if view is None:
+        raise NotFound(f"no task with id {task_id}")
+    return view

@@ -1,0 +1,102 @@
+"""Request and response bodies of the API, with their limits (msgspec validates; errors name the field)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+# Limits (documented in the API): generous for real prompts, small enough that one request cannot hog a node.
+MAX_BODY_BYTES = 1024 * 1024
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+PROMPT_MAX = 256 * 1024
+MODEL_MAX = 200
+CAPABILITY_MAX = 64
+CAPABILITIES_MAX_ITEMS = 64
+DEPENDS_ON_MAX_ITEMS = 100
+PRIORITY_MIN, PRIORITY_MAX = -100, 100
+MAX_ATTEMPTS_MAX = 100
+TIMEOUT_MAX_S = 7 * 24 * 3600.0
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+CAPABILITY_PATTERN = r"^[a-z0-9_.-]+$"
+
+TaskId = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a task id (lowercase UUID)")]
+Capability = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=CAPABILITY_MAX, pattern=CAPABILITY_PATTERN)
+]
+
+
+class CreateTask(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """POST /api/tasks. Unknown fields are refused so a typo never silently drops intent."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=TITLE_MAX)]
+    description: Annotated[str, msgspec.Meta(max_length=DESCRIPTION_MAX)] = ""
+    prompt: Annotated[str, msgspec.Meta(max_length=PROMPT_MAX)] = ""
+    capabilities: Annotated[list[Capability], msgspec.Meta(max_length=CAPABILITIES_MAX_ITEMS)] = []
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=MODEL_MAX)] | None = None
+    priority: Annotated[int, msgspec.Meta(ge=PRIORITY_MIN, le=PRIORITY_MAX)] = 0
+    payload: dict[str, Any] = {}
+    depends_on: Annotated[list[TaskId], msgspec.Meta(max_length=DEPENDS_ON_MAX_ITEMS)] = []
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTEMPTS_MAX)] = 1
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=TIMEOUT_MAX_S)] | None = None
+
+
+class TaskView(msgspec.Struct, kw_only=True):
+    """A task as the API shows it; `seq` is the stream sequence of the latest event it reflects."""
+
+    id: str
+    status: str
+    title: str
+    description: str
+    prompt: str
+    capabilities: list[str]
+    model: str | None
+    priority: int
+    payload: dict[str, Any]
+    depends_on: list[str]
+    max_attempts: int
+    timeout_s: float | None
+    created_by: str
+    assigned_agent_id: str | None
+    attempt: int
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    queued_at: datetime | None
+    assigned_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    seq: int
+
+
+class TaskPage(msgspec.Struct, kw_only=True):
+    items: list[TaskView]
+    next_cursor: str | None
+
+
+class AgentView(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    session_id: str
+    status: str
+    capabilities: dict[str, float]
+    models: list[str]
+    max_concurrency: int
+    executor: str
+    hardware: dict[str, Any]
+    registered_at: datetime
+    updated_at: datetime
+    seq: int
+
+
+class AgentPage(msgspec.Struct, kw_only=True):
+    items: list[AgentView]
+    next_cursor: str | None
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+    checks: dict[str, str] = {}
