@@ -8,21 +8,20 @@ SIDECAR_CONFIG_FILE = "sidecar.toml"
 DEV_AGENT_ID = "dev-sidecar"
 
 DEV_SIDECAR_TOML = f"""\
-# Written by `hive dev` for its local sidecar; edit it freely (delete it to get the default back).
-# The `echo` capability runs `cat` with the task's prompt on stdin, so the result's output is the prompt.
+# Written by `hive dev` for its local sidecar (format: agent_sidecar/example.toml). Edit it freely;
+# delete it to get this default back. `echo` runs `cat` with the task's prompt on stdin: the output is the prompt.
 agent_id = "{DEV_AGENT_ID}"
+name = "dev sidecar (echo)"
 max_concurrency = 4
+grace_period_s = 5.0
 
-[[capabilities]]
-name = "echo"
-proficiency = 1.0
-executor = "echo"
+[capabilities]
+echo = 1.0
 
-[executors.echo]
+[executor]
 type = "command"
 argv = ["cat"]
 stdin = "prompt"
-timeout_s = 60
 """
 
 

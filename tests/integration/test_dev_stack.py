@@ -68,13 +68,19 @@ def test_default_sidecar_config_offers_echo_via_cat_and_keeps_edits(home: Path) 
     home.mkdir(parents=True)
     path = ensure_sidecar_config(home)
     config = tomllib.loads(path.read_text())
-    [capability] = config["capabilities"]
-    assert capability["name"] == "echo"
-    executor = config["executors"][capability["executor"]]
-    assert executor["type"] == "command" and executor["argv"] == ["cat"] and executor["stdin"] == "prompt"
+    assert config["capabilities"] == {"echo": 1.0}
+    assert config["executor"] == {"type": "command", "argv": ["cat"], "stdin": "prompt"}
     path.write_text(path.read_text() + "\n# mine\n")
     ensure_sidecar_config(home)
     assert path.read_text().endswith("# mine\n")
+
+
+def test_default_sidecar_config_is_valid_for_the_sidecar(home: Path) -> None:
+    sidecar_config = pytest.importorskip("agent_sidecar.config", reason="agent_sidecar.config not built yet")
+    home.mkdir(parents=True)
+    config = sidecar_config.load_config(ensure_sidecar_config(home))
+    assert config.agent_id == "dev-sidecar" and config.capabilities == {"echo": 1.0}
+    assert config.executor.argv == ["cat"] and config.executor.stdin == "prompt"
 
 
 def test_services_get_the_stack_settings_and_their_own_log(home: Path) -> None:
