@@ -57,11 +57,23 @@ class EventStore:
             try:
                 ack = await self._js.publish(subject, encode_envelope(envelope), headers=hdrs)
             except APIError as err:
-                if err.err_code == WRONG_LAST_SEQUENCE:
+                if err.err_code != WRONG_LAST_SEQUENCE:
+                    raise
+                # JetStream checks the expected sequence before de-duplicating, so a retry whose first
+                # try was stored (its ack lost) lands here: find our own event in the history.
+                stored = await self._stored_seq(envelope)
+                if stored is None:
                     raise ConcurrencyError(subject, seq) from err
-                raise
+                seq = stored
+                continue
             seq = ack.seq
         return seq
+
+    async def _stored_seq(self, envelope: Envelope[Any]) -> int | None:
+        for rec in reversed(await self.load(envelope.aggregate, envelope.aggregate_id)):
+            if rec.envelope.event_id == envelope.event_id:
+                return rec.seq
+        return None
 
     async def append_many(
         self, batches: Sequence[tuple[Sequence[Envelope[Any]], int]]

@@ -1,0 +1,82 @@
+"""The event store on a real nats-server: optimistic concurrency, de-duplication, history loading."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from core.errors import ConcurrencyError
+from core.events import new_envelope
+from core.events.task import TaskCreated, TaskQueued
+from core.ids import uuid7
+from core.settings import Settings
+from core.store.connect import connect
+from core.store.event_store import EventStore
+
+
+def queued(task_id: str, attempt: int = 1):  # type: ignore[no-untyped-def]
+    return new_envelope(TaskQueued(attempt=attempt), event_id=uuid7(), aggregate_id=task_id,
+                        occurred_at=datetime.now(UTC), actor="test")
+
+
+def created(task_id: str):  # type: ignore[no-untyped-def]
+    return new_envelope(TaskCreated(title="x"), event_id=uuid7(), aggregate_id=task_id,
+                        occurred_at=datetime.now(UTC), actor="test")
+
+
+@pytest.fixture
+async def store(settings: Settings):  # type: ignore[no-untyped-def]
+    nc, js = await connect(settings, "test")
+    yield EventStore(nc, js, settings)
+    await nc.close()
+
+
+async def test_streams_are_created_idempotently(settings: Settings) -> None:
+    for _ in range(2):
+        nc, js = await connect(settings, "again")
+        names = {s.config.name for s in await js.streams_info()}
+        await nc.close()
+    assert {settings.events_stream, settings.dispatch_stream, settings.reports_stream,
+            f"KV_{settings.heartbeat_bucket}"} <= names
+
+
+async def test_two_concurrent_appends_exactly_one_wins(store: EventStore) -> None:
+    task_id = uuid7()
+    last = await store.append([created(task_id)], 0)
+    results = await asyncio.gather(
+        store.append([queued(task_id, 1)], last), store.append([queued(task_id, 2)], last), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results) == ["ConcurrencyError", "int"]
+    history = await store.load("task", task_id)
+    assert [r.envelope.type for r in history] == ["task.created.v1", "task.queued.v1"]
+
+
+async def test_appending_to_an_existing_aggregate_as_new_conflicts(store: EventStore) -> None:
+    task_id = uuid7()
+    await store.append([created(task_id)], 0)
+    with pytest.raises(ConcurrencyError):
+        await store.append([created(task_id)], 0)
+
+
+async def test_duplicate_event_id_is_stored_once(store: EventStore) -> None:
+    task_id = uuid7()
+    event = created(task_id)
+    first = await store.append([event], 0)
+    # A retried publish of the same event (same Nats-Msg-Id) is recognised, even with a stale expectation.
+    again = await store.append([event], 0)
+    assert first == again
+    assert len(await store.load("task", task_id)) == 1
+
+
+async def test_load_returns_history_in_order_only_for_that_aggregate(store: EventStore) -> None:
+    a, b = uuid7(), uuid7()
+    seq_a = await store.append([created(a)], 0)
+    seq_b = await store.append([created(b)], 0)
+    seq_a = await store.append([queued(a, 1), queued(a, 2)], seq_a)
+    history = await store.load("task", a)
+    assert [r.envelope.data for r in history][1:] == [TaskQueued(attempt=1), TaskQueued(attempt=2)]
+    assert [r.seq for r in history] == sorted(r.seq for r in history) and history[-1].seq == seq_a
+    assert [r.seq for r in await store.load("task", b)] == [seq_b]
+    assert await store.load("task", uuid7()) == []
