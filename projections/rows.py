@@ -1,0 +1,194 @@
+"""In-memory fold of one batch: events become per-row changes (full new rows or patches of existing ones)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from core.domain.task import TaskStatus
+from core.events.agent import AgentDeregistered, AgentRegistered
+from core.events.codec import UnknownEventType, decode_envelope
+from core.events.envelope import Envelope
+from core.events.task import (
+    TaskAssigned,
+    TaskCompleted,
+    TaskCreated,
+    TaskFailed,
+    TaskQueued,
+    TaskReportRejected,
+    TaskResult,
+    TaskStarted,
+)
+
+log = logging.getLogger(__name__)
+_json = msgspec.json.Encoder()
+
+
+class TaskChange:
+    """A task row touched by the batch. `spec` set: the row was created in this batch (insert it whole);
+    otherwise a patch where None means "unchanged" and the *_set flags allow writing NULL."""
+
+    __slots__ = (
+        "id", "spec", "created_by", "created_at", "status", "attempt", "agent_id", "agent_set", "result",
+        "error", "error_set", "updated_at", "queued_at", "assigned_at", "started_at", "finished_at", "last_seq",
+    )
+
+    def __init__(self, id: str, seq: int, at: datetime) -> None:
+        self.id = id
+        self.spec: TaskCreated | None = None
+        self.created_by = ""
+        self.created_at: datetime | None = None
+        self.status: str | None = None
+        self.attempt: int | None = None
+        self.agent_id: str | None = None
+        self.agent_set = False
+        self.result: str | None = None
+        self.error: str | None = None
+        self.error_set = False
+        self.updated_at = at
+        self.queued_at: datetime | None = None
+        self.assigned_at: datetime | None = None
+        self.started_at: datetime | None = None
+        self.finished_at: datetime | None = None
+        self.last_seq = seq
+
+
+class AgentChange:
+    """An agent row touched by the batch: `registered` set means a whole row to upsert, else a status patch."""
+
+    __slots__ = ("id", "registered", "status", "updated_at", "registered_at", "last_seq")
+
+    def __init__(self, id: str, seq: int, at: datetime) -> None:
+        self.id = id
+        self.registered: AgentRegistered | None = None
+        self.status = "offline"
+        self.updated_at = at
+        self.registered_at = at
+        self.last_seq = seq
+
+
+class BatchChanges:
+    def __init__(self) -> None:
+        self.tasks: dict[str, TaskChange] = {}
+        self.agents: dict[str, AgentChange] = {}
+        self.skipped = 0
+
+
+def _task_created(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    if env.aggregate_id in ch.tasks:
+        log.warning("task %s: created again at seq %d; ignored", env.aggregate_id, seq)
+        return
+    row = TaskChange(env.aggregate_id, seq, env.occurred_at)
+    row.spec, row.created_by, row.created_at = env.data, env.actor, env.occurred_at
+    row.status, row.attempt = TaskStatus.PENDING.value, 0
+    ch.tasks[env.aggregate_id] = row
+
+
+def _task_row(ch: BatchChanges, seq: int, env: Envelope[Any]) -> TaskChange:
+    row = ch.tasks.get(env.aggregate_id)
+    if row is None:
+        row = ch.tasks[env.aggregate_id] = TaskChange(env.aggregate_id, seq, env.occurred_at)
+    row.updated_at, row.last_seq = env.occurred_at, seq
+    return row
+
+
+def _task_queued(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    row, e = _task_row(ch, seq, env), env.data
+    row.status, row.attempt, row.queued_at = TaskStatus.QUEUED.value, e.attempt, env.occurred_at
+    row.agent_id, row.agent_set = None, True
+
+
+def _task_assigned(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    row, e = _task_row(ch, seq, env), env.data
+    row.status, row.attempt, row.assigned_at = TaskStatus.ASSIGNED.value, e.attempt, env.occurred_at
+    row.agent_id, row.agent_set = e.agent_id, True
+
+
+def _task_started(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.started_at = TaskStatus.RUNNING.value, env.occurred_at
+
+
+def _task_completed(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    row, e = _task_row(ch, seq, env), env.data
+    row.status, row.finished_at = TaskStatus.COMPLETED.value, env.occurred_at
+    row.result = _json.encode(e.result).decode()
+    row.error, row.error_set = None, True
+
+
+def _task_failed(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    row, e = _task_row(ch, seq, env), env.data
+    row.status, row.finished_at = TaskStatus.FAILED.value, env.occurred_at
+    row.error, row.error_set = e.error, True
+    # What the executor said is kept beside the error, in the result's shape.
+    row.result = _json.encode(TaskResult(output=e.output, exit_code=e.exit_code)).decode()
+
+
+def _task_touched(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    _task_row(ch, seq, env)
+
+
+def _agent_registered(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    row = AgentChange(env.aggregate_id, seq, env.occurred_at)
+    row.registered, row.status = env.data, "online"
+    ch.agents[env.aggregate_id] = row
+
+
+def _agent_deregistered(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+    row = ch.agents.get(env.aggregate_id)
+    if row is None:
+        row = ch.agents[env.aggregate_id] = AgentChange(env.aggregate_id, seq, env.occurred_at)
+    row.status, row.updated_at, row.last_seq = "offline", env.occurred_at, seq
+
+
+Handler = Callable[[BatchChanges, int, Envelope[Any]], None]
+HANDLERS: dict[str, Handler] = {
+    TaskCreated.TYPE: _task_created,
+    TaskQueued.TYPE: _task_queued,
+    TaskAssigned.TYPE: _task_assigned,
+    TaskStarted.TYPE: _task_started,
+    TaskCompleted.TYPE: _task_completed,
+    TaskFailed.TYPE: _task_failed,
+    TaskReportRejected.TYPE: _task_touched,
+    AgentRegistered.TYPE: _agent_registered,
+    AgentDeregistered.TYPE: _agent_deregistered,
+}
+
+_warned: set[str] = set()
+
+
+def fold_batch(messages: list[tuple[int, bytes]]) -> BatchChanges:
+    """Fold (seq, raw envelope) pairs, in stream order, into one change per row."""
+    ch = BatchChanges()
+    handlers = HANDLERS
+    for seq, raw in messages:
+        try:
+            env = decode_envelope(raw)
+        except UnknownEventType as err:
+            # Written by a newer version: skip it rather than stop the read models.
+            _warn_once(str(err), "seq %d: %s; skipped", seq, err)
+            ch.skipped += 1
+            continue
+        except msgspec.DecodeError as err:
+            # A corrupt record can never become valid: record it loudly and move on.
+            log.error("seq %d: undecodable event (%s); skipped", seq, err)
+            ch.skipped += 1
+            continue
+        handler = handlers.get(env.type)
+        if handler is None:
+            _warn_once(env.type, "seq %d: no read model for %s; skipped", seq, env.type)
+            ch.skipped += 1
+            continue
+        handler(ch, seq, env)
+    return ch
+
+
+def _warn_once(key: str, msg: str, *args: object) -> None:
+    # One warning per kind: a replay of a million unknown events must not flood the log.
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(msg, *args)

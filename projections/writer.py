@@ -1,0 +1,142 @@
+"""Set-based SQL for one batch: one INSERT and one UPDATE for tasks, a few statements for agents, the checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+import msgspec
+
+from projections.rows import BatchChanges, TaskChange
+
+_json = msgspec.json.Encoder()
+
+# New rows arrive as parallel arrays; text[] columns travel as jsonb arrays because unnest()
+# would flatten a two-dimensional text array.
+INSERT_TASKS = """
+INSERT INTO tasks (id, title, description, prompt, capabilities, model, priority, payload, depends_on,
+    max_attempts, timeout_s, idempotency_key, status, attempt, assigned_agent_id, result, error, created_by,
+    created_at, updated_at, queued_at, assigned_at, started_at, finished_at, last_seq)
+SELECT u.id, u.title, u.description, u.prompt, ARRAY(SELECT jsonb_array_elements_text(u.capabilities)), u.model,
+    u.priority, u.payload, ARRAY(SELECT jsonb_array_elements_text(u.depends_on)), u.max_attempts, u.timeout_s,
+    u.idempotency_key, u.status, u.attempt, u.agent_id, u.result, u.error, u.created_by, u.created_at,
+    u.updated_at, u.queued_at, u.assigned_at, u.started_at, u.finished_at, u.last_seq
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[], $8::jsonb[],
+    $9::jsonb[], $10::int[], $11::float8[], $12::text[], $13::text[], $14::int[], $15::text[], $16::jsonb[],
+    $17::text[], $18::text[], $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], $22::timestamptz[],
+    $23::timestamptz[], $24::timestamptz[], $25::bigint[])
+    AS u(id, title, description, prompt, capabilities, model, priority, payload, depends_on, max_attempts,
+    timeout_s, idempotency_key, status, attempt, agent_id, result, error, created_by, created_at, updated_at,
+    queued_at, assigned_at, started_at, finished_at, last_seq)
+ON CONFLICT (id) DO NOTHING
+"""
+
+# Patches of rows created by earlier batches: NULL in a patch means "unchanged", except where a flag
+# says the column is to be cleared. last_seq guards against applying anything twice.
+UPDATE_TASKS = """
+UPDATE tasks AS t SET
+    status = COALESCE(u.status, t.status),
+    attempt = COALESCE(u.attempt, t.attempt),
+    assigned_agent_id = CASE WHEN u.agent_set THEN u.agent_id ELSE t.assigned_agent_id END,
+    result = COALESCE(u.result, t.result),
+    error = CASE WHEN u.error_set THEN u.error ELSE t.error END,
+    updated_at = u.updated_at,
+    queued_at = COALESCE(u.queued_at, t.queued_at),
+    assigned_at = COALESCE(u.assigned_at, t.assigned_at),
+    started_at = COALESCE(u.started_at, t.started_at),
+    finished_at = COALESCE(u.finished_at, t.finished_at),
+    last_seq = u.last_seq
+FROM unnest($1::text[], $2::text[], $3::int[], $4::bool[], $5::text[], $6::jsonb[], $7::bool[], $8::text[],
+    $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+    $14::bigint[])
+    AS u(id, status, attempt, agent_set, agent_id, result, error_set, error, updated_at, queued_at,
+    assigned_at, started_at, finished_at, last_seq)
+WHERE t.id = u.id AND t.last_seq < u.last_seq
+"""
+
+UPSERT_AGENT = """
+INSERT INTO agents (id, name, session_id, status, capabilities, models, max_concurrency, executor, hardware,
+    registered_at, updated_at, last_seq)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7, $8, $9::jsonb, $10, $11, $12)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, session_id = EXCLUDED.session_id, status = EXCLUDED.status,
+    capabilities = EXCLUDED.capabilities, models = EXCLUDED.models, max_concurrency = EXCLUDED.max_concurrency,
+    executor = EXCLUDED.executor, hardware = EXCLUDED.hardware, registered_at = EXCLUDED.registered_at,
+    updated_at = EXCLUDED.updated_at, last_seq = EXCLUDED.last_seq
+WHERE agents.last_seq < EXCLUDED.last_seq
+"""
+
+UPDATE_AGENT = """
+UPDATE agents SET status = $2, updated_at = $3, last_seq = $4 WHERE id = $1 AND last_seq < $4
+"""
+
+SAVE_CHECKPOINT = """
+INSERT INTO projection_checkpoints (name, seq, updated_at) VALUES ($1, $2, now())
+ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, updated_at = now()
+"""
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _insert_args(rows: list[TaskChange]) -> list[list[Any]]:
+    cols: list[list[Any]] = [[] for _ in range(25)]
+    for r in rows:
+        s = r.spec
+        assert s is not None
+        values = (
+            r.id, s.title, s.description, s.prompt, _dumps(s.capabilities), s.model, s.priority,
+            _dumps(s.payload), _dumps(s.depends_on), s.max_attempts, s.timeout_s, s.idempotency_key, r.status,
+            r.attempt, r.agent_id, r.result, r.error, r.created_by, r.created_at, r.updated_at, r.queued_at,
+            r.assigned_at, r.started_at, r.finished_at, r.last_seq,
+        )
+        for col, value in zip(cols, values):
+            col.append(value)
+    return cols
+
+
+def _update_args(rows: list[TaskChange]) -> list[list[Any]]:
+    cols: list[list[Any]] = [[] for _ in range(14)]
+    for r in rows:
+        values = (
+            r.id, r.status, r.attempt, r.agent_set, r.agent_id, r.result, r.error_set, r.error, r.updated_at,
+            r.queued_at, r.assigned_at, r.started_at, r.finished_at, r.last_seq,
+        )
+        for col, value in zip(cols, values):
+            col.append(value)
+    return cols
+
+
+async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None:
+    """Write one batch's row changes; the caller holds the transaction."""
+    new = [r for r in changes.tasks.values() if r.spec is not None]
+    patches = [r for r in changes.tasks.values() if r.spec is None]
+    if new:
+        await conn.execute(INSERT_TASKS, *_insert_args(new))
+    if patches:
+        await conn.execute(UPDATE_TASKS, *_update_args(patches))
+    upserts, updates = [], []
+    for a in changes.agents.values():
+        e = a.registered
+        if e is not None:
+            upserts.append((
+                a.id, e.name, e.session_id, a.status, _dumps(e.capabilities), list(e.models), e.max_concurrency,
+                e.executor, _json.encode(e.hardware).decode(), a.registered_at, a.updated_at, a.last_seq,
+            ))
+        else:
+            updates.append((a.id, a.status, a.updated_at, a.last_seq))
+    if upserts:
+        await conn.executemany(UPSERT_AGENT, upserts)
+    if updates:
+        await conn.executemany(UPDATE_AGENT, updates)
+
+
+async def save_checkpoint(conn: asyncpg.Connection, name: str, seq: int) -> None:
+    await conn.execute(SAVE_CHECKPOINT, name, seq)
+
+
+async def read_checkpoint(conn: asyncpg.Connection, name: str) -> int:
+    """The last stream sequence applied by projection `name` in the connection's schema (0: none)."""
+    seq = await conn.fetchval("SELECT seq FROM projection_checkpoints WHERE name = $1", name)
+    return int(seq or 0)
