@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
-from nats.aio.client import Client as NATS
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from nats.aio.client import Client as NATS
 
 from core.settings import Settings
 from core.store.event_store import EventStore
 
 
-@dataclass(frozen=True)
 class Services:
-    settings: Settings
-    nc: NATS
-    store: EventStore
-    pool: asyncpg.Pool[Any]
+    # A plain class, not a dataclass: Litestar's signature model must treat it as opaque.
+    __slots__ = ("settings", "nc", "store", "pool")
+
+    def __init__(self, settings: Settings, nc: NATS, store: EventStore, pool: asyncpg.Pool[Any]) -> None:
+        self.settings = settings
+        self.nc = nc
+        self.store = store
+        self.pool = pool
 
 
 def services_of(state: State) -> Services:
@@ -26,3 +29,7 @@ def services_of(state: State) -> Services:
     services = state["services"]
     assert isinstance(services, Services)
     return services
+
+
+# How handlers ask for the services: `services: ServicesDep`.
+ServicesDep: TypeAlias = NamedDependency[Services]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromPath
 
 from gateway import readmodel
 from gateway.auth import requires
@@ -13,13 +14,13 @@ from gateway.errors import NotFound, invalid
 from gateway.permissions import Permission
 from gateway.query import limit_of
 from gateway.schemas import AgentPage, AgentView
-from gateway.services import Services
+from gateway.services import ServicesDep
 
 _STATUS_MAX = 64
 
 
 @get("/agents", guards=[requires(Permission.AGENTS_VIEW)])
-async def list_agents(request: Request[Any, Any, Any], services: Services) -> AgentPage:
+async def list_agents(request: Request[Any, Any, Any], services: ServicesDep) -> AgentPage:
     """Ordered by id; filter by `status`; pass `next_cursor` back as `cursor` for the next page."""
     limit = limit_of(request)
     # Agent statuses belong to the projector; any short value is a fair filter (unknown ones match nothing).
@@ -34,7 +35,7 @@ async def list_agents(request: Request[Any, Any, Any], services: Services) -> Ag
 
 
 @get("/agents/{agent_id:str}", guards=[requires(Permission.AGENTS_VIEW)])
-async def get_agent(agent_id: str, services: Services) -> AgentView:
+async def get_agent(agent_id: FromPath[str], services: ServicesDep) -> AgentView:
     view = await readmodel.get_agent(services.pool, agent_id)
     if view is None:
         raise NotFound(f"no agent with id {agent_id!r}")

@@ -9,7 +9,7 @@ from litestar import get
 from gateway import readmodel
 from gateway.errors import Unavailable
 from gateway.schemas import Health
-from gateway.services import Services
+from gateway.services import Services, ServicesDep
 
 READY_TIMEOUT_S = 2.0
 
@@ -28,7 +28,7 @@ async def _postgres(services: Services) -> str:
 
 
 @get("/ready")
-async def ready(services: Services) -> Health:
+async def ready(services: ServicesDep) -> Health:
     checks = {
         "nats": "ok" if services.nc.is_connected else "unavailable: not connected",
         "postgres": await _postgres(services),

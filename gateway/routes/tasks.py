@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.params import FromPath
 
 from core.domain.task import TaskStatus
 from gateway import readmodel
@@ -18,7 +19,7 @@ from gateway.permissions import Permission
 from gateway.query import choice_of, limit_of
 from gateway.request_id import request_id_of
 from gateway.schemas import UUID_PATTERN, TaskPage, TaskView
-from gateway.services import Services
+from gateway.services import ServicesDep
 from gateway.task_views import view_from_history
 
 _UUID = re.compile(UUID_PATTERN)
@@ -32,7 +33,7 @@ def _check_json(request: Request[Any, Any, Any]) -> None:
 
 
 @post("/tasks", guards=[requires(Permission.TASKS_CREATE)], status_code=HTTP_201_CREATED)
-async def post_task(request: Request[Any, Any, Any], services: Services) -> Response[TaskView]:
+async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> Response[TaskView]:
     """Create a task. With an Idempotency-Key, retries return the first task (200, Idempotent-Replayed)."""
     _check_json(request)
     created = await create_task(
@@ -50,7 +51,7 @@ async def post_task(request: Request[Any, Any, Any], services: Services) -> Resp
 
 
 @get("/tasks", guards=[requires(Permission.TASKS_VIEW)])
-async def list_tasks(request: Request[Any, Any, Any], services: Services) -> TaskPage:
+async def list_tasks(request: Request[Any, Any, Any], services: ServicesDep) -> TaskPage:
     """Newest first; pass `next_cursor` back as `cursor` for the next page; filter by `status`."""
     limit = limit_of(request)
     status = choice_of(request, "status", _STATUSES)
@@ -63,7 +64,7 @@ async def list_tasks(request: Request[Any, Any, Any], services: Services) -> Tas
 
 
 @get("/tasks/{task_id:str}", guards=[requires(Permission.TASKS_VIEW)])
-async def get_task(task_id: str, services: Services) -> TaskView:
+async def get_task(task_id: FromPath[str], services: ServicesDep) -> TaskView:
     # Ids name NATS subjects, so only a well-formed one may reach the event store.
     if not _UUID.match(task_id):
         raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
