@@ -1,0 +1,61 @@
+"""Publishes reports to the agent's own report subjects, deduplicated by Nats-Msg-Id and retried."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import msgspec
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
+
+from core.messages import Report
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_encoder = msgspec.json.Encoder()
+# Transient: the server is restarting, electing a leader, or we are reconnecting.
+_TRANSIENT = (NatsTimeoutError, NoRespondersError, ServiceUnavailableError, asyncio.TimeoutError)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def report_kind(report: Report) -> str:
+    tag = type(report).__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
+
+
+def task_msg_id(task_id: str, attempt: int, kind: str) -> str:
+    """Same task, attempt and kind: same id, so a redelivered dispatch's repeated report is stored once."""
+    return f"{task_id}:{attempt}:{kind}"
+
+
+class ReportPublisher:
+    def __init__(self, js: JetStreamContext, settings: Settings, agent_id: str, *, attempts: int = 8) -> None:
+        self._js = js
+        self._settings = settings
+        self._agent_id = agent_id
+        self._attempts = attempts
+
+    async def publish(self, report: Report, msg_id: str) -> None:
+        """Returns once JetStream has stored the report (or had it already); raises after repeated failures."""
+        subject = self._settings.report_subject(self._agent_id, report_kind(report))
+        payload = _encoder.encode(report)
+        delay = 0.1
+        for attempt in range(1, self._attempts + 1):
+            try:
+                await self._js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+                return
+            except _TRANSIENT as err:
+                if attempt == self._attempts:
+                    raise
+                log.warning("publishing %s failed (%s); retry %d in %.1fs", msg_id, err, attempt, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)

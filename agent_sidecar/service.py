@@ -1,0 +1,278 @@
+"""The sidecar's lifecycle: start (connect, register, heartbeat, consume), drain on stop, deregister."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from importlib import metadata
+from pathlib import Path
+
+import msgspec
+import psutil
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
+
+from agent_sidecar.config import SidecarConfig, load_config
+from agent_sidecar.consumer import ensure_dispatch_consumer
+from agent_sidecar.executors import ExecutionResult, Executor, OnChunk, build_executor
+from agent_sidecar.hardware import GpuMonitor, TokenRate, detect_hardware
+from agent_sidecar.reports import ReportPublisher, utcnow
+from agent_sidecar.task_run import TaskRun
+from core.ids import uuid7
+from core.messages import Deregistered, Dispatch, Heartbeat, Registered, dispatch_decoder
+from core.settings import Settings
+from core.store.connect import connect
+
+log = logging.getLogger(__name__)
+
+_heartbeat_encoder = msgspec.json.Encoder()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("hive")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+class Sidecar:
+    """A supervised set of tasks: heartbeat loop, fetch loop, one task per running dispatch."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: SidecarConfig,
+        *,
+        executor: Executor | None = None,
+        ack_wait_s: float = 30.0,
+        fetch_wait_s: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.agent_id = config.agent_id
+        self.session_id = uuid7()
+        self.executor = executor if executor is not None else build_executor(config.executor)
+        self._ack_wait_s = ack_wait_s
+        # How long one fetch waits for work: bounds how long draining waits for the fetch loop to notice.
+        self._fetch_wait_s = fetch_wait_s
+        self._runs: dict[str, tuple[TaskRun, asyncio.Task[None]]] = {}
+        self._slot_freed = asyncio.Event()
+        self._draining = False
+        self._tokens = TokenRate()
+        self._gpus: GpuMonitor | None = None
+        self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._kv: KeyValue | None = None
+        self._reports: ReportPublisher | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self.peak_in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._runs)
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    async def start(self) -> None:
+        """Connect, create the dispatch consumer, heartbeat once, register, then start taking work."""
+        self._gpus = GpuMonitor()
+        psutil.cpu_percent(interval=None)  # primes the counter: the first reading is otherwise 0.0
+        self._nc, self._js = await connect(self.settings, f"sidecar-{self.agent_id}")
+        self._kv = await self._js.key_value(self.settings.heartbeat_bucket)
+        self._reports = ReportPublisher(self._js, self.settings, self.agent_id)
+        sub = await ensure_dispatch_consumer(
+            self._js, self.settings, self.agent_id, self.config.max_concurrency, self._ack_wait_s
+        )
+        await self._beat()
+        await self._reports.publish(self._registration(), f"{self.session_id}:registered")
+        log.info("sidecar %s registered (session %s, %d slots)", self.agent_id, self.session_id,
+                 self.config.max_concurrency)
+        self._background = [
+            asyncio.create_task(self._heartbeat_loop(), name="sidecar-heartbeat"),
+            asyncio.create_task(self._fetch_loop(sub), name="sidecar-fetch"),
+        ]
+
+    async def drain(self, grace_s: float | None = None) -> None:
+        """Stop fetching, let in-flight tasks finish within the grace period, abort the rest, deregister."""
+        if self._nc is None or self._reports is None:
+            return
+        grace = self.config.grace_period_s if grace_s is None else grace_s
+        self._draining = True
+        self._slot_freed.set()
+        if not self._background:
+            await self._close()
+            return
+        heartbeat, fetch = self._background
+        with contextlib.suppress(Exception):
+            await self._beat()
+        await self._stop_task(fetch, self._fetch_wait_s + 5.0)
+        tasks = [task for _run, task in self._runs.values()]
+        if tasks:
+            log.info("draining: waiting up to %.1fs for %d task(s)", grace, len(tasks))
+            await asyncio.wait(tasks, timeout=grace)
+        for run, _task in list(self._runs.values()):
+            run.abort(f"agent {self.agent_id} shut down: grace period of {grace:g}s exceeded")
+        remaining = [task for _run, task in self._runs.values()]
+        if remaining:
+            # Aborted runs still report (retryable) and ack; give their executors time to clean up.
+            await asyncio.wait(remaining, timeout=30.0)
+        await self._stop_task(heartbeat, 0.0)
+        try:
+            await self._reports.publish(
+                Deregistered(agent_id=self.agent_id, sent_at=utcnow(), session_id=self.session_id),
+                f"{self.session_id}:deregistered",
+            )
+        finally:
+            await self._close()
+        log.info("sidecar %s deregistered", self.agent_id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.drain()
+
+    def cancel_task(self, task_id: str, reason: str = "cancelled") -> bool:
+        """Abort a running task (for the coordinator's cancel requests, later); True if it was running here."""
+        found = False
+        for run, _task in self._runs.values():
+            if run.job.task_id == task_id:
+                run.abort(reason)
+                found = True
+        return found
+
+    def _registration(self) -> Registered:
+        assert self._gpus is not None
+        config = self.config
+        return Registered(
+            agent_id=self.agent_id, sent_at=utcnow(), name=config.name, session_id=self.session_id,
+            capabilities=dict(config.capabilities), models=list(config.models),
+            max_concurrency=config.max_concurrency, executor=self.executor.name,
+            hardware=detect_hardware(self._gpus), version=_version(),
+        )
+
+    def heartbeat(self) -> Heartbeat:
+        memory = psutil.virtual_memory()
+        return Heartbeat(
+            agent_id=self.agent_id, session_id=self.session_id, sent_at=utcnow(), in_flight=self.in_flight,
+            max_concurrency=self.config.max_concurrency, cpu_percent=psutil.cpu_percent(interval=None),
+            memory_percent=memory.percent, gpus=self._gpus.sample() if self._gpus else [],
+            tokens_per_s=self._tokens.average, draining=self._draining,
+        )
+
+    async def _beat(self) -> None:
+        assert self._kv is not None
+        await self._kv.put(self.agent_id, _heartbeat_encoder.encode(self.heartbeat()))
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval_s)
+            try:
+                await self._beat()
+            except Exception as err:
+                # Missing a beat is survivable; the coordinator allows a window of several.
+                log.warning("heartbeat failed: %s", err)
+
+    async def _fetch_loop(self, sub: JetStreamContext.PullSubscription) -> None:
+        while not self._draining:
+            free = self.config.max_concurrency - self.in_flight
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            try:
+                msgs = await sub.fetch(batch=free, timeout=self._fetch_wait_s)
+            except (NatsTimeoutError, asyncio.TimeoutError):
+                continue
+            except Exception as err:
+                log.warning("fetching dispatches failed: %s", err)
+                await asyncio.sleep(1.0)
+                continue
+            for msg in msgs:
+                await self._accept(msg)
+
+    async def _accept(self, msg: Msg) -> None:
+        try:
+            job = dispatch_decoder.decode(msg.data)
+        except msgspec.DecodeError as err:
+            log.error("malformed dispatch on %s dropped (term): %s", msg.subject, err)
+            with contextlib.suppress(Exception):
+                await msg.term()
+            return
+        run = TaskRun(
+            msg, job, agent_id=self.agent_id, executor=self.executor, reports=self._require_reports(),
+            keepalive_s=self._ack_wait_s / 3, on_chunk=self._live_publisher(job), on_result=self._record,
+        )
+        if self._draining or run.key in self._runs:
+            # Draining: hand it back untouched. Duplicate: a redelivery of a task we are still running.
+            with contextlib.suppress(Exception):
+                await msg.nak()
+            return
+        task = asyncio.create_task(self._supervise(run), name=f"task-{run.key}")
+        self._runs[run.key] = (run, task)
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    async def _supervise(self, run: TaskRun) -> None:
+        try:
+            await run.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            # Unacked: JetStream redelivers after ack_wait, and reports carry idempotent msg ids.
+            log.error("task %s could not be reported (%s); it will be redelivered", run.key, err)
+        finally:
+            self._runs.pop(run.key, None)
+            self._slot_freed.set()
+
+    def _record(self, result: ExecutionResult) -> None:
+        self._tokens.record(result.metrics)
+
+    def _live_publisher(self, job: Dispatch) -> OnChunk:
+        nc, subject = self._nc, f"{self.settings.prefix}.live.task.{job.task_id}"
+
+        async def publish(chunk: str) -> None:
+            # Live tokens are best effort (core NATS, not persisted): a slow or absent reader never blocks the task.
+            if nc is not None and not nc.is_closed:
+                with contextlib.suppress(Exception):
+                    await nc.publish(subject, chunk.encode())
+
+        return publish
+
+    def _require_reports(self) -> ReportPublisher:
+        assert self._reports is not None, "start() first"
+        return self._reports
+
+    async def _stop_task(self, task: asyncio.Task[None], wait_s: float) -> None:
+        if wait_s > 0:
+            await asyncio.wait([task], timeout=wait_s)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    async def _close(self) -> None:
+        for task in self._background:
+            if not task.done():
+                await self._stop_task(task, 0.0)
+        if self._gpus is not None:
+            self._gpus.close()
+        if self._nc is not None and not self._nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self._nc.drain()
+        self._nc = None
+
+
+async def run_sidecar_with_config(settings: Settings, config: SidecarConfig, stop: asyncio.Event) -> None:
+    """Run one sidecar until `stop` is set, then drain (the dev stack calls this with default_dev_config())."""
+    await Sidecar(settings, config).run(stop)
+
+
+async def run_sidecar(settings: Settings, config_path: Path, stop: asyncio.Event) -> None:
+    """The `hive sidecar --config PATH` entry point."""
+    await run_sidecar_with_config(settings, load_config(config_path), stop)

@@ -1,0 +1,126 @@
+"""One dispatched task: Started, execute (with keep-alive and timeout), final report, then ack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from nats.aio.msg import Msg
+
+from agent_sidecar.executors.base import ExecutionResult, Executor, OnChunk
+from agent_sidecar.reports import ReportPublisher, task_msg_id, utcnow
+from core.events.task import TaskResult
+from core.messages import Completed, Dispatch, Failed, Started
+
+log = logging.getLogger(__name__)
+
+
+class TaskRun:
+    """Owns one dispatch message until it is acked; `abort()` stops the executor and reports a retryable failure."""
+
+    def __init__(
+        self,
+        msg: Msg,
+        job: Dispatch,
+        *,
+        agent_id: str,
+        executor: Executor,
+        reports: ReportPublisher,
+        keepalive_s: float,
+        on_chunk: OnChunk | None = None,
+        on_result: Callable[[ExecutionResult], None] | None = None,
+    ) -> None:
+        self.msg = msg
+        self.job = job
+        self._agent_id = agent_id
+        self._executor = executor
+        self._reports = reports
+        self._keepalive_s = keepalive_s
+        self._on_chunk = on_chunk
+        self._on_result = on_result
+        self._exec: asyncio.Task[ExecutionResult] | None = None
+        self._abort_reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.job.task_id}:{self.job.attempt}"
+
+    def abort(self, reason: str) -> None:
+        """Cancel the executor (e.g. drain grace exceeded, task cancelled); the run still reports and acks."""
+        if self._abort_reason is None:
+            self._abort_reason = reason
+        if self._exec is not None:
+            self._exec.cancel()
+
+    async def run(self) -> None:
+        keepalive = asyncio.create_task(self._keep_alive())
+        try:
+            job = self.job
+            await self._reports.publish(
+                Started(agent_id=self._agent_id, sent_at=utcnow(), task_id=job.task_id, attempt=job.attempt),
+                task_msg_id(job.task_id, job.attempt, "started"),
+            )
+            result = await self._execute()
+            if self._on_result is not None:
+                self._on_result(result)
+            final = self._final_report(result)
+            kind = "completed" if result.ok else "failed"
+            await self._reports.publish(final, task_msg_id(job.task_id, job.attempt, kind))
+            # Only now: a crash before this line leaves the dispatch unacked, so it is redelivered, not lost.
+            await self._ack()
+        finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
+
+    async def _ack(self) -> None:
+        for attempt in range(3):
+            try:
+                await self.msg.ack_sync(timeout=5.0)
+                return
+            except Exception as err:
+                # Not acked: it is redelivered and re-run, and the repeated reports are deduplicated or fenced.
+                log.warning("ack of %s failed (%s), try %d", self.key, err, attempt + 1)
+        raise RuntimeError(f"could not ack dispatch {self.key}")
+
+    async def _execute(self) -> ExecutionResult:
+        if self._abort_reason is not None:
+            return ExecutionResult.failure(self._abort_reason, retryable=True)
+        self._exec = asyncio.create_task(self._executor.run(self.job, self._on_chunk))
+        timeout = self.job.timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._exec
+        except TimeoutError:
+            return ExecutionResult.failure(f"timeout: the task ran past its {timeout:g}s limit", retryable=True)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._abort_reason is None or (current is not None and current.cancelling()):
+                raise
+            return ExecutionResult.failure(self._abort_reason, retryable=True)
+        except Exception as err:
+            log.exception("executor %s crashed on task %s", self._executor.name, self.key)
+            return ExecutionResult.failure(f"executor {self._executor.name} crashed: {err!r}", retryable=False)
+
+    def _final_report(self, result: ExecutionResult) -> Completed | Failed:
+        job, now = self.job, utcnow()
+        if result.ok:
+            return Completed(
+                agent_id=self._agent_id, sent_at=now, task_id=job.task_id, attempt=job.attempt,
+                result=TaskResult(output=result.output, exit_code=result.exit_code, metrics=result.metrics),
+            )
+        return Failed(
+            agent_id=self._agent_id, sent_at=now, task_id=job.task_id, attempt=job.attempt,
+            error=result.error, retryable=result.retryable, exit_code=result.exit_code, output=result.output,
+        )
+
+    async def _keep_alive(self) -> None:
+        # Tells JetStream a long, healthy task is still being worked on, so it is not redelivered meanwhile.
+        while True:
+            await asyncio.sleep(self._keepalive_s)
+            try:
+                await self.msg.in_progress()
+            except Exception as err:
+                log.warning("in-progress ack for %s failed: %s", self.key, err)

@@ -1,0 +1,1 @@
+"""Test doubles that speak real protocols (an Ollama HTTP server, in-process executors, report readers)."""
