@@ -82,6 +82,7 @@ def parse_config(raw: dict[str, Any], *, hostname: str | None = None) -> Sidecar
         data.setdefault("name", data["agent_id"])
     if "executor" not in data:
         raise ConfigError("missing required field `executor` - at `$` (add an [executor] table with a `type`)")
+    _check_proficiencies(data.get("capabilities"))
     try:
         config = msgspec.convert(data, SidecarConfig)
     except msgspec.ValidationError as err:
@@ -90,6 +91,17 @@ def parse_config(raw: dict[str, Any], *, hostname: str | None = None) -> Sidecar
         for index, item in enumerate(config.executor.argv):
             check_template(item, f"$.executor.argv[{index}]")
     return config
+
+
+def _check_proficiencies(capabilities: object) -> None:
+    # msgspec reports a bad dict value at `$.capabilities[...]`; name the capability instead.
+    if not isinstance(capabilities, dict):
+        return
+    for name, value in capabilities.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and not 0.0 <= value <= 1.0:
+            raise ConfigError(
+                f"invalid sidecar config: proficiency must be within [0, 1], got {value} - at `$.capabilities.{name}`"
+            )
 
 
 def load_config(path: Path, *, hostname: str | None = None) -> SidecarConfig:

@@ -42,6 +42,8 @@ class FakeOllama:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            # Let paused generations run into their closed connections and end.
+            self.flowing.set()
             for writer in list(self._writers):
                 writer.close()
             await self._server.wait_closed()
