@@ -132,3 +132,59 @@ async def test_patches_across_batches_and_failure_then_retry(settings: Settings)
     assert (row["status"], row["attempt"], row["assigned_agent_id"]) == ("queued", 2, None)
     assert row["last_seq"] == seq
     await nc.close()
+
+
+# Shared with the other projection tests.
+
+
+def lifecycle(i: int) -> list[EventData]:
+    """A task history whose end state depends on i: completed, failed, requeued or still running."""
+    agent = f"agent-{i % 7}"
+    events: list[EventData] = [
+        TaskCreated(title=f"task {i}", priority=i % 5, payload={"i": i}, capabilities=["llm"] if i % 2 else []),
+        TaskQueued(attempt=1), TaskAssigned(agent_id=agent, attempt=1), TaskStarted(agent_id=agent, attempt=1),
+    ]
+    match i % 4:
+        case 0:
+            events.append(TaskCompleted(agent_id=agent, attempt=1, result=TaskResult(output=f"out {i}")))
+        case 1:
+            events.append(TaskFailed(agent_id=agent, attempt=1, error=f"err {i}", exit_code=1))
+        case 2:
+            events.append(TaskFailed(agent_id=agent, attempt=1, error="lost", retryable=True))
+            events.append(TaskQueued(attempt=2))
+    return events
+
+
+async def append_many_tasks(store: EventStore, first: int, count: int, chunk: int = 200) -> int:
+    """Append `count` task histories, aggregates in parallel; returns the highest seq written."""
+    last = 0
+    for start in range(first, first + count, chunk):
+        batches = []
+        for i in range(start, min(start + chunk, first + count)):
+            task_id = f"task-{i:06d}"
+            envelopes = [
+                new_envelope(e, event_id=uuid7(), aggregate_id=task_id, occurred_at=T0 + timedelta(seconds=n),
+                             actor="user:bulk")
+                for n, e in enumerate(lifecycle(i))
+            ]
+            batches.append((envelopes, 0))
+        for result in await store.append_many(batches):
+            assert isinstance(result, int), result
+            last = max(last, result)
+    return last
+
+
+async def snapshot(settings: Settings, schema: str | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every read model, in key order (checkpoint's wall-clock updated_at left out)."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        s = f'"{schema or settings.db_schema}"'
+        return {
+            "tasks": [tuple(r) for r in await conn.fetch(f"SELECT * FROM {s}.tasks ORDER BY id")],
+            "agents": [tuple(r) for r in await conn.fetch(f"SELECT * FROM {s}.agents ORDER BY id")],
+            "checkpoints": [
+                tuple(r) for r in await conn.fetch(f"SELECT name, seq FROM {s}.projection_checkpoints ORDER BY name")
+            ],
+        }
+    finally:
+        await conn.close()
