@@ -18,7 +18,7 @@ from core.ids import idempotent_task_id, uuid7
 from gateway import readmodel
 from gateway.auth import Principal
 from gateway.errors import Conflict, FieldError, InvalidInput, Unavailable, from_msgspec, invalid
-from gateway.schemas import CreateTask, TaskView
+from gateway.schemas import PAYLOAD_MAX_DEPTH, CreateTask, TaskView
 from gateway.services import Services
 from gateway.task_views import view_from_history
 
@@ -34,6 +34,18 @@ class Created(msgspec.Struct, frozen=True):
     replayed: bool
 
 
+def _depth(value: object) -> int:
+    """Nesting depth of a JSON value, iteratively (the value may be deep enough to break recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse(body: bytes) -> CreateTask:
     if not body.strip():
         raise invalid("$", "the body is empty; send a JSON object with at least a title")
@@ -41,6 +53,13 @@ def parse(body: bytes) -> CreateTask:
         spec = _decoder.decode(body)
     except msgspec.MsgspecError as err:
         raise from_msgspec(err) from err
+    except UnicodeDecodeError as err:
+        raise invalid("$", f"the body is not valid UTF-8 ({err.reason} at byte {err.start})") from err
+    except RecursionError as err:
+        raise invalid("$", f"the body is nested too deeply (the payload may nest {PAYLOAD_MAX_DEPTH} levels)") from err
+    if _depth(spec.payload) > PAYLOAD_MAX_DEPTH:
+        # Deep documents break other JSON readers of the log (orjson stops at 255 levels).
+        raise invalid("$.payload", f"nests deeper than {PAYLOAD_MAX_DEPTH} levels")
     if not spec.title.strip():
         raise invalid("$.title", "must contain a non-space character")
     for field, values in (("capabilities", spec.capabilities), ("depends_on", spec.depends_on)):

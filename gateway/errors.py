@@ -105,11 +105,12 @@ def invalid(field: str, message: str) -> InvalidInput:
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>.*)`$", re.DOTALL)
+_MISSING = re.compile(r"^Object missing required field `(?P<name>.*)`$", re.DOTALL)
 
 
 def from_msgspec(err: msgspec.MsgspecError) -> InvalidInput:
     """msgspec reports one error as 'message - at `$.path`'; turn it into a named field error."""
-    if isinstance(err, msgspec.DecodeError):
+    if not isinstance(err, msgspec.ValidationError):  # ValidationError subclasses DecodeError: test it first
         return invalid("$", f"body is not valid JSON ({err})")
     match = _AT.match(str(err))
     assert match is not None  # the pattern matches any string
@@ -118,6 +119,9 @@ def from_msgspec(err: msgspec.MsgspecError) -> InvalidInput:
     if unknown:
         # Name the offending field itself, not the object holding it.
         return invalid(f"{path}.{unknown['name']}", "unknown field (not part of this request's schema)")
+    missing = _MISSING.match(message)
+    if missing:
+        return invalid(f"{path}.{missing['name']}", "required field is missing")
     return invalid(path, message)
 
 

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.domain.task import TaskStatus
 from gateway import readmodel
