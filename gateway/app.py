@@ -41,7 +41,8 @@ def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMa
             finally:
                 await pool.close()
         finally:
-            await nc.drain()
+            if not nc.is_closed:
+                await nc.drain()
 
     return lifespan
 
