@@ -1,4 +1,4 @@
-"""The gateway's PostgreSQL pool on the read-model schema (to be replaced by projections.db.create_pool)."""
+"""The gateway's PostgreSQL pool: the projections' pool factory, plus JSON codecs for the read side."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 
 from core.settings import Settings
+from projections.db import create_pool as create_read_model_pool
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
@@ -18,13 +19,8 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
         )
 
 
-async def create_pool(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool[Any]:
-    pool = await asyncpg.create_pool(
-        settings.database_url,
-        min_size=min_size,
-        max_size=max_size,
-        init=_init_connection,
-        server_settings={"search_path": settings.db_schema, "application_name": "hive-gateway"},
+async def create_pool(settings: Settings, *, max_size: int = 10) -> asyncpg.Pool[Any]:
+    pool: asyncpg.Pool[Any] = await create_read_model_pool(
+        settings, init=_init_connection, max_size=max_size, server_settings={"application_name": "hive-gateway"}
     )
-    assert pool is not None  # create_pool only returns None when not awaited
     return pool
