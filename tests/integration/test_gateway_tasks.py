@@ -10,6 +10,7 @@ from core.ids import idempotent_task_id
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from tests.helpers import wait_until
 from tests.integration.test_gateway_support import auth, gateway
 
 
@@ -104,3 +105,27 @@ async def test_depends_on_existing_tasks(settings: Settings) -> None:
                                 headers=auth(settings))
         assert bad.status_code == 400
         assert bad.json()["errors"] == [{"field": "$.depends_on[1]", "message": f"no task with id {unknown}"}]
+
+
+async def test_created_task_reaches_the_read_model_via_the_projector(settings: Settings) -> None:
+    from projections.service import run_projections
+
+    stop = asyncio.Event()
+    async with gateway(settings) as client:
+        projecting = asyncio.create_task(run_projections(settings, stop))
+        try:
+            created = await client.post("/api/tasks", json={"title": "projected", "payload": {"n": 1}},
+                                        headers=auth(settings))
+            assert created.status_code == 201
+            task_id = created.json()["id"]
+
+            async def listed() -> list[dict[str, object]]:
+                page = (await client.get("/api/tasks", headers=auth(settings, "viewer"))).json()
+                return [t for t in page["items"] if t["id"] == task_id]
+
+            (row,) = await wait_until(listed, what="task in the read model")
+            assert row["title"] == "projected" and row["payload"] == {"n": 1} and row["created_by"] == "alice"
+            assert row["seq"] >= created.json()["seq"]
+        finally:
+            stop.set()
+            await asyncio.wait_for(projecting, 30)
