@@ -263,8 +263,10 @@ class Sidecar:
         if self._gpus is not None:
             self._gpus.close()
         if self._nc is not None and not self._nc.is_closed:
+            # close, not drain: every publish that matters was already acknowledged, and drain would wait
+            # on the pull subscription's undelivered buffer.
             with contextlib.suppress(Exception):
-                await self._nc.drain()
+                await self._nc.close()
         self._nc = None
 
 

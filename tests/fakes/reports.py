@@ -24,7 +24,8 @@ class ReportReader:
         """Fetch whatever has arrived (waiting briefly), returning all reports seen so far."""
         if self._sub is None:
             self._sub = await self._js.pull_subscribe(
-                f"{self._settings.prefix}.reports.>", durable=None, stream=self._settings.reports_stream
+                # Durable: an ephemeral consumer would vanish while a test is busy elsewhere for a few seconds.
+                f"{self._settings.prefix}.reports.>", durable="test-report-reader", stream=self._settings.reports_stream
             )
         try:
             msgs = await self._sub.fetch(batch=100, timeout=0.2)
