@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 
 import orjson
 from nats.aio.client import Client as NATS
-from nats.errors import TimeoutError as NatsTimeout
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -17,6 +18,7 @@ FETCH = 1000
 HIGH_WATER = 8000
 EXPIRES_S = 5.0
 HEARTBEAT_S = 1.0
+_PULL = orjson.dumps({"batch": FETCH, "expires": int(EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)})
 
 
 class ConsumerLost(Exception):
@@ -41,10 +43,16 @@ class StreamReader:
         self.next_seq = start_seq
         self._buf: list[tuple[int, bytes]] = []
         self._ready = asyncio.Event()
-        self._space = asyncio.Event()
-        self._space.set()
         self._closed = False
         self._consumer: str | None = None
+        self._inbox = ""
+        self._request_subject = ""
+        self._left = 0
+        self._pulling = False
+        self._last_cseq = 0
+        self._activity = 0
+        self._failure: ConsumerLost | None = None
+        self._failed = asyncio.Event()
 
     def close(self) -> None:
         """Wake a waiting `take` with an empty batch (used on stop)."""
@@ -59,8 +67,8 @@ class StreamReader:
             self._ready.clear()
             await self._ready.wait()
         out, self._buf = self._buf[:limit], self._buf[limit:]
-        if len(self._buf) < HIGH_WATER:
-            self._space.set()
+        if not self._pulling and self._inbox and self._failure is None and len(self._buf) < HIGH_WATER:
+            await self._request()
         return out
 
     async def run(self) -> None:
@@ -77,49 +85,73 @@ class StreamReader:
             mem_storage=True,
             num_replicas=1,
         )
-        inbox = self._nc.new_inbox()
-        sub = await self._nc.subscribe(inbox, pending_msgs_limit=4 * HIGH_WATER, pending_bytes_limit=-1)
+        self._inbox = self._nc.new_inbox()
+        self._request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{self._consumer}"
+        # A callback, not next_msg(): next_msg costs a task per message, which replay cannot afford.
+        sub = await self._nc.subscribe(
+            self._inbox, cb=self._on_msg, pending_msgs_limit=4 * HIGH_WATER, pending_bytes_limit=-1
+        )
         try:
             await self._js.add_consumer(self._stream, config)
-            await self._pull_loop(sub, inbox)
+            await self._request()
+            await self._watch()
         finally:
             await self._cleanup(sub)
 
-    async def _pull_loop(self, sub: object, inbox: str) -> None:
-        next_msg = sub.next_msg  # type: ignore[attr-defined]
-        request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{self._consumer}"
-        request = orjson.dumps(
-            {"batch": FETCH, "expires": int(EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)}
-        )
-        last_cseq = 0
+    async def _watch(self) -> None:
+        """Raise the callback's failure, or ConsumerLost when a pull sees neither message nor heartbeat."""
+        seen, quiet = -1, 0
         while True:
-            await self._space.wait()
-            await self._nc.publish(request_subject, request, reply=inbox)
-            left = FETCH
-            while left:
-                try:
-                    msg = await next_msg(timeout=3 * HEARTBEAT_S)
-                except (NatsTimeout, asyncio.TimeoutError) as err:
-                    raise ConsumerLost(f"no message or heartbeat for {3 * HEARTBEAT_S}s") from err
-                headers = msg.headers
-                if not msg.data and headers and "Status" in headers:
-                    status = headers["Status"]
-                    if status == "100":
-                        continue  # idle heartbeat: the consumer is alive
-                    if status == "408":
-                        break  # this pull expired; issue the next one
-                    description = headers.get("Description", "")
-                    raise ConsumerLost(f"pull ended with status {status} {description}")
-                sseq, cseq = stream_seqs(msg.reply)
-                if cseq != last_cseq + 1:
-                    raise ConsumerLost(f"consumer sequence jumped from {last_cseq} to {cseq}")
-                last_cseq = cseq
-                self.next_seq = sseq + 1
-                self._buf.append((sseq, msg.data))
-                left -= 1
-                self._ready.set()
-            if len(self._buf) >= HIGH_WATER:
-                self._space.clear()
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._failed.wait(), HEARTBEAT_S)
+            if self._failure is not None:
+                raise self._failure
+            if not self._pulling or self._activity != seen:
+                seen, quiet = self._activity, 0
+                continue
+            quiet += 1
+            if quiet >= 3:
+                raise ConsumerLost(f"no message or heartbeat for {3 * HEARTBEAT_S}s")
+
+    async def _request(self) -> None:
+        self._left, self._pulling = FETCH, True
+        await self._nc.publish(self._request_subject, _PULL, reply=self._inbox)
+
+    async def _pull_done(self) -> None:
+        self._pulling = False
+        if len(self._buf) < HIGH_WATER:
+            await self._request()  # otherwise take() asks for more once the writer has made room
+
+    def _fail(self, err: ConsumerLost) -> None:
+        self._failure = err
+        self._failed.set()
+
+    async def _on_msg(self, msg: Msg) -> None:
+        if self._failure is not None:
+            return
+        self._activity += 1
+        if not msg.data:
+            headers = msg.headers
+            if headers and "Status" in headers:
+                status = headers["Status"]
+                if status == "100":
+                    return  # idle heartbeat: the consumer is alive
+                if status == "408":
+                    await self._pull_done()  # this pull expired; issue the next one
+                    return
+                self._fail(ConsumerLost(f"pull ended with status {status} {headers.get('Description', '')}"))
+                return
+        sseq, cseq = stream_seqs(msg.reply)
+        if cseq != self._last_cseq + 1:
+            self._fail(ConsumerLost(f"consumer sequence jumped from {self._last_cseq} to {cseq}"))
+            return
+        self._last_cseq = cseq
+        self.next_seq = sseq + 1
+        self._buf.append((sseq, msg.data))
+        self._ready.set()
+        self._left -= 1
+        if self._left == 0:
+            await self._pull_done()
 
     async def _cleanup(self, sub: object) -> None:
         try:

@@ -21,6 +21,7 @@ from core.store.connect import connect
 from projections.db import create_pool, projection_lock_key, quote_ident
 from projections.migrate import apply_migrations
 from projections.projector import Projector
+from projections.service import PROJECTOR_SERVER_SETTINGS
 
 # Stop catching up and swap once a round brings in no more than this many new events.
 CATCH_UP_SMALL = 1000
@@ -53,7 +54,9 @@ def new_schema_name(live: str) -> str:
 
 async def _replay(settings: Settings, schema: str, progress: _Progress) -> int:
     nc, js = await connect(settings, "hive-projections-rebuild")
-    pool = await create_pool(settings, schema=schema, min_size=1, max_size=2)
+    pool = await create_pool(
+        settings, schema=schema, min_size=1, max_size=2, server_settings=PROJECTOR_SERVER_SETTINGS
+    )
     try:
         projector = Projector(settings, pool, nc, js, schema=schema, on_batch=progress)
         stop = asyncio.Event()

@@ -15,12 +15,16 @@ from projections.projector import Projector
 
 log = logging.getLogger(__name__)
 
+# Commits need not wait for the WAL flush: a crash can only lose a tail of whole batches, rows and
+# checkpoint together, and those are projected again from the stream (which is the source of truth).
+PROJECTOR_SERVER_SETTINGS = {"synchronous_commit": "off"}
+
 
 @asynccontextmanager
 async def running_projector(settings: Settings) -> AsyncIterator[Projector]:
     """Migrate, then run a projector in the background for the block (tests, `hive dev`); its
     `checkpoint` is the last committed sequence. Leaving the block stops it after its current batch."""
-    pool = await create_pool(settings, min_size=1, max_size=4)
+    pool = await create_pool(settings, min_size=1, max_size=4, server_settings=PROJECTOR_SERVER_SETTINGS)
     try:
         async with pool.acquire() as conn:
             applied = await apply_migrations(conn, settings.db_schema)

@@ -29,7 +29,12 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::tex
     AS u(id, title, description, prompt, capabilities, model, priority, payload, depends_on, max_attempts,
     timeout_s, idempotency_key, status, attempt, agent_id, result, error, created_by, created_at, updated_at,
     queued_at, assigned_at, started_at, finished_at, last_seq)
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempt = EXCLUDED.attempt,
+    assigned_agent_id = EXCLUDED.assigned_agent_id, result = EXCLUDED.result, error = EXCLUDED.error,
+    updated_at = EXCLUDED.updated_at, queued_at = EXCLUDED.queued_at, assigned_at = EXCLUDED.assigned_at,
+    started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, last_seq = EXCLUDED.last_seq
+-- A replay from before a row's creation folds its whole history again: the newer fold wins.
+WHERE tasks.last_seq < EXCLUDED.last_seq
 """
 
 # Patches of rows created by earlier batches: NULL in a patch means "unchanged", except where a flag

@@ -54,7 +54,7 @@ async def test_killed_projection_resumes_without_missing_or_doubled_rows(setting
     await append_many_tasks(store, 0, first_half)
     proc = start_service(settings)
     try:
-        killed_at = await wait_until(lambda: stored_checkpoint(settings), timeout=60, what="first batch committed")
+        killed_at: int = await wait_until(lambda: stored_checkpoint(settings), timeout=60, what="first batch committed")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # More history arrives while no projection runs, so the kill was certainly short of the end.
@@ -62,7 +62,7 @@ async def test_killed_projection_resumes_without_missing_or_doubled_rows(setting
         assert 0 < killed_at < last
         print(f"killed at checkpoint {killed_at} of {last}")
         proc = start_service(settings)
-        await wait_until(lambda: checkpoint_is(settings, last), timeout=60, what=f"checkpoint reaching {last}")
+        _: bool = await wait_until(lambda: checkpoint_is(settings, last), timeout=60, what=f"checkpoint reaching {last}")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
