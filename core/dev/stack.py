@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -227,6 +228,8 @@ def supervise(home: Path, settings: Settings, servers: DevServers, supervisor: S
 def run_stack(home: Path, settings: Settings, servers: DevServers, stop: threading.Event,
               base_env: Mapping[str, str]) -> int:
     servers.start()
+    if stop.is_set():
+        return 0
     settings = msgspec.structs.replace(settings, nats_url=servers.nats_url, database_url=servers.database_url)
     supervisor = Supervisor(service_specs(settings, home, ensure_sidecar_config(home), base_env))
     print(f"hive dev: starting {', '.join(SERVICES)}; logs in {home / 'logs'}/<service>.log", flush=True)
@@ -262,8 +265,8 @@ def run_dev(home: Path, settings_overrides: dict[str, object]) -> int:
                         "set HIVE_GATEWAY_PORT to a free port")
         try:
             return run_stack(home, settings, servers, stop, base_env)
-        except (RuntimeError, TimeoutError, OSError) as err:
-            return fail(f"could not start: {err}")
+        except (RuntimeError, TimeoutError, OSError, subprocess.CalledProcessError) as err:
+            return fail(f"could not start: {err} (the logs are in {home / 'logs'} and {home / 'nats'})")
         finally:
             servers.stop()
             print("hive dev: stopped", flush=True)

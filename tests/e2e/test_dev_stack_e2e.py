@@ -37,7 +37,7 @@ def _missing_services() -> list[str]:
     return missing
 
 
-def poll(condition: Callable[[], T], timeout: float, what: str, alive: Callable[[], bool] = lambda: True) -> T:
+def poll(condition: Callable[[], T | None], timeout: float, what: str, alive: Callable[[], bool] = lambda: True) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
