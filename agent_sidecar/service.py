@@ -81,6 +81,15 @@ class Sidecar:
 
     async def start(self) -> None:
         """Connect, create the dispatch consumer, heartbeat once, register, then start taking work."""
+        try:
+            await self._open()
+        except BaseException:
+            await self._close()
+            raise
+        log.info("sidecar %s registered (session %s, %d slots)", self.agent_id, self.session_id,
+                 self.config.max_concurrency)
+
+    async def _open(self) -> None:
         self._gpus = GpuMonitor()
         psutil.cpu_percent(interval=None)  # primes the counter: the first reading is otherwise 0.0
         self._nc, self._js = await connect(self.settings, f"sidecar-{self.agent_id}")
@@ -91,8 +100,6 @@ class Sidecar:
         )
         await self._beat()
         await self._reports.publish(self._registration(), f"{self.session_id}:registered")
-        log.info("sidecar %s registered (session %s, %d slots)", self.agent_id, self.session_id,
-                 self.config.max_concurrency)
         self._background = [
             asyncio.create_task(self._heartbeat_loop(), name="sidecar-heartbeat"),
             asyncio.create_task(self._fetch_loop(sub), name="sidecar-fetch"),
@@ -211,9 +218,10 @@ class Sidecar:
             keepalive_s=self._ack_wait_s / 3, on_chunk=self._live_publisher(job), on_result=self._record,
         )
         if self._draining or run.key in self._runs:
-            # Draining: hand it back untouched. Duplicate: a redelivery of a task we are still running.
+            # Draining: hand it back untouched. Duplicate: a redelivery of a task we are still running; the
+            # delay keeps it from bouncing straight back (our ack of the running copy removes it anyway).
             with contextlib.suppress(Exception):
-                await msg.nak()
+                await msg.nak(delay=None if self._draining else self._ack_wait_s)
             return
         task = asyncio.create_task(self._supervise(run), name=f"task-{run.key}")
         self._runs[run.key] = (run, task)

@@ -71,6 +71,7 @@ class CommandExecutor:
                 await _feed_stdin(proc.stdin, job.prompt.encode())
             code = await proc.wait()
             # The leader is gone; anything it left running in its group would hold our pipes open forever.
+            # (While members remain the group id cannot be reused; with none left, reuse needs a pid wrap-around.)
             _signal_group(proc.pid, signal.SIGKILL)
             await asyncio.gather(*readers)
         finally:

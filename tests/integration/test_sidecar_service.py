@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pytest
 from nats.aio.client import Client as NATS
@@ -35,6 +35,12 @@ from tests.fakes.reports import ReportReader
 from tests.helpers import wait_until
 
 MakeSidecar = Callable[..., Sidecar]
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], what: str) -> T:
+    """wait_until for an async probe, typed: the first truthy value it returns."""
+    return cast(T, await wait_until(probe, what=what))
 
 
 @pytest.fixture
@@ -90,7 +96,7 @@ async def final_for(reader: ReportReader, task_id: str) -> Completed | Failed:
                 return report
         return None
 
-    return await wait_until(find, what=f"a final report for {task_id}")
+    return await eventually(find, what=f"a final report for {task_id}")
 
 
 async def test_registers_heartbeats_and_deregisters(
@@ -98,7 +104,7 @@ async def test_registers_heartbeats_and_deregisters(
 ) -> None:
     sidecar = make_sidecar()
     await sidecar.start()
-    registered = await wait_until(lambda: _first(reader, Registered), what="a Registered report")
+    registered = await eventually(lambda: _first(reader, Registered), what="a Registered report")
     assert registered.agent_id == sidecar.agent_id and registered.session_id == sidecar.session_id
     assert registered.capabilities == {"echo": 1.0} and registered.max_concurrency == 4
     assert registered.executor == "command"
@@ -116,10 +122,10 @@ async def test_registers_heartbeats_and_deregisters(
         sidecar.agent_id, sidecar.session_id, 4, False
     )
     # The loop keeps beating: a later revision replaces the first.
-    await wait_until(lambda: _newer(kv, sidecar.agent_id, entry.revision), what="a second heartbeat")
+    await eventually(lambda: _newer(kv, sidecar.agent_id, entry.revision), what="a second heartbeat")
 
     await sidecar.drain()
-    gone = await wait_until(lambda: _first(reader, Deregistered), what="a Deregistered report")
+    gone = await eventually(lambda: _first(reader, Deregistered), what="a Deregistered report")
     assert gone.session_id == sidecar.session_id
     final_beat = heartbeat_decoder.decode((await kv.get(sidecar.agent_id)).value or b"")
     assert final_beat.draining
@@ -190,7 +196,7 @@ async def test_malformed_dispatch_is_terminated_and_the_loop_goes_on(
         info = await nats[1].consumer_info(settings.dispatch_stream, durable_name(sidecar.agent_id))
         return info.num_ack_pending == 0 and info.num_pending == 0
 
-    await wait_until(settled, what="the malformed messages to be terminated")
+    await eventually(settled, what="the malformed messages to be terminated")
 
 
 async def test_failures_and_timeouts_are_reported(
@@ -270,13 +276,13 @@ async def test_run_sidecar_entry_point(settings: Settings, reader: ReportReader,
     path.write_text('agent_id = "cli-agent"\n[capabilities]\necho = 1.0\n[executor]\ntype = "command"\nargv = ["cat"]\n')
     stop = asyncio.Event()
     service = asyncio.create_task(run_sidecar(settings, path, stop))
-    await wait_until(lambda: _first(reader, Registered), what="a Registered report")
+    await eventually(lambda: _first(reader, Registered), what="a Registered report")
     stop.set()
     await service
-    await wait_until(lambda: _first(reader, Deregistered), what="a Deregistered report")
+    await eventually(lambda: _first(reader, Deregistered), what="a Deregistered report")
 
 
-async def _first(reader: ReportReader, kind: type[Any]) -> Any:
+async def _first(reader: ReportReader, kind: type[T]) -> T | None:
     return next((r for r in await reader.poll() if isinstance(r, kind)), None)
 
 

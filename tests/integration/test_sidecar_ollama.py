@@ -1,0 +1,54 @@
+"""A sidecar with the ollama executor, against real NATS and the fake Ollama server."""
+
+from __future__ import annotations
+
+import uuid
+
+from agent_sidecar.config import parse_config
+from agent_sidecar.service import Sidecar
+from core.messages import Completed, Dispatch, dispatch_encoder, report_decoder
+from core.settings import Settings
+from core.store.connect import connect
+from tests.fakes.ollama_server import FakeOllama
+from tests.helpers import wait_until
+
+
+async def test_ollama_task_streams_live_tokens_and_reports_speed(settings: Settings) -> None:
+    nc, js = await connect(settings, "test-client")
+    agent_id = f"ollama-{uuid.uuid4().hex[:8]}"
+    live: list[str] = []
+
+    async def on_live(msg: object) -> None:
+        live.append(msg.data.decode())  # type: ignore[attr-defined]
+
+    await nc.subscribe(f"{settings.prefix}.live.task.t-1", cb=on_live)
+    reports = await js.pull_subscribe(settings.report_subject(agent_id, "completed"), durable="reader",
+                                      stream=settings.reports_stream)
+    async with FakeOllama({"llama3": "one two three four"}, ns_per_token=25_000_000) as ollama:
+        config = parse_config({
+            "agent_id": agent_id, "capabilities": {"summarize": 0.8}, "models": ["llama3"],
+            "executor": {"type": "ollama", "url": ollama.url},
+        })
+        sidecar = Sidecar(settings, config)
+        await sidecar.start()
+        try:
+            job = Dispatch(task_id="t-1", attempt=1, title="t", prompt="count", model="llama3")
+            await js.publish(settings.dispatch_subject(agent_id), dispatch_encoder.encode(job))
+            msgs = await wait_until(lambda: _fetch(reports), what="the Completed report")
+            completed = report_decoder.decode(msgs[0].data)
+            assert isinstance(completed, Completed)
+            assert completed.result.output == "one two three four"
+            assert completed.result.metrics["tokens_per_s"] == 40.0
+            assert sidecar.heartbeat().tokens_per_s == 40.0
+            await wait_until(lambda: "".join(live) == "one two three four", what="live tokens")
+            assert live == ["one", " two", " three", " four"]
+        finally:
+            await sidecar.drain()
+            await nc.close()
+
+
+async def _fetch(sub: object) -> list[object]:
+    try:
+        return await sub.fetch(1, timeout=0.2)  # type: ignore[attr-defined, no-any-return]
+    except Exception:
+        return []
