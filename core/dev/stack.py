@@ -21,7 +21,8 @@ import msgspec
 
 from core.dev.embedded_nats import EmbeddedNats
 from core.dev.embedded_postgres import EmbeddedPostgres
-from core.dev.endpoints import endpoints_path, write_endpoints
+from core.dev.endpoints import endpoints_path, read_endpoints, write_endpoints
+from core.dev.leftovers import stop_leftovers
 from core.dev.secret import ensure_secret, read_secret
 from core.dev.sidecar_config import ensure_sidecar_config
 from core.dev.supervisor import ServiceSpec, Supervisor, log_tail
@@ -63,6 +64,10 @@ class DevServers:
             self.postgres.stop()
         if self.nats is not None:
             self.nats.stop()
+
+    def pids(self) -> dict[str, int]:
+        found = {"nats_server": self.nats and self.nats.proc, "postgres": self.postgres and self.postgres.proc}
+        return {name: proc.pid for name, proc in found.items() if proc}
 
     def describe(self, which: str) -> str:
         server = self.nats if which == "nats" else self.postgres
@@ -175,8 +180,10 @@ Ctrl-C stops everything.
 """.rstrip("\n")
 
 
-def endpoints(home: Path, settings: Settings, servers: DevServers, supervisor: Supervisor) -> dict[str, Any]:
+def endpoints(home: Path, settings: Settings, servers: DevServers, supervisor: Supervisor,
+              *, ready: bool) -> dict[str, Any]:
     return {
+        "ready": ready,
         "gateway_url": gateway_url(settings),
         "nats_url": settings.nats_url,
         "database_url": settings.database_url,
@@ -185,7 +192,7 @@ def endpoints(home: Path, settings: Settings, servers: DevServers, supervisor: S
         "home": str(home),
         "logs": str(home / "logs"),
         "embedded": {"nats": servers.nats is not None, "postgres": servers.postgres is not None},
-        "pids": {"hive_dev": os.getpid(), **supervisor.pids()},
+        "pids": {"hive_dev": os.getpid(), **servers.pids(), **supervisor.pids()},
     }
 
 
@@ -222,7 +229,7 @@ def supervise(home: Path, settings: Settings, servers: DevServers, supervisor: S
     """Until a signal: restart crashed children (with backoff) and keep endpoints.json's pids current."""
     while not stop.wait(POLL_INTERVAL_S):
         if supervisor.poll():
-            write_endpoints(home, endpoints(home, settings, servers, supervisor))
+            write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=True))
 
 
 def run_stack(home: Path, settings: Settings, servers: DevServers, stop: threading.Event,
@@ -235,9 +242,11 @@ def run_stack(home: Path, settings: Settings, servers: DevServers, stop: threadi
     print(f"hive dev: starting {', '.join(SERVICES)}; logs in {home / 'logs'}/<service>.log", flush=True)
     supervisor.start_all()
     try:
+        # Written before the wait too, so a stack killed while starting leaves its pids for the next one.
+        write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=False))
         if not wait_ready(gateway_url(settings) + "/ready", supervisor, stop):
             return 0 if stop.is_set() else 1
-        write_endpoints(home, endpoints(home, settings, servers, supervisor))
+        write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=True))
         print(banner(home, settings, servers), flush=True)
         supervise(home, settings, servers, supervisor, stop)
         print("\nhive dev: stopping sidecar, gateway, projections, coordinator", flush=True)
@@ -260,6 +269,8 @@ def run_dev(home: Path, settings_overrides: dict[str, object]) -> int:
     with home_lock(home) as locked, stop_signals() as stop:
         if not locked:
             return fail(f"another `hive dev` is running on {home} (its pid is in {home / 'dev.lock'})")
+        # We hold the lock, so no live stack owns what endpoints.json lists: anything still running was orphaned.
+        stop_leftovers(home, (read_endpoints(home) or {}).get("pids", {}))
         if port_in_use(settings.gateway_host, settings.gateway_port):
             return fail(f"port {settings.gateway_port} on {settings.gateway_host} is in use; "
                         "set HIVE_GATEWAY_PORT to a free port")

@@ -1,4 +1,4 @@
-"""`hive dev` end to end: start it, get a token, run an echo task over HTTP, Ctrl-C, restart: the task is still there."""
+"""`hive dev` end to end: an echo task over HTTP, Ctrl-C, restart (and after a kill -9): the task is still there."""
 
 from __future__ import annotations
 
@@ -161,6 +161,15 @@ def test_hive_dev_runs_an_echo_task_stops_cleanly_and_keeps_history(stack: DevSt
         with httpx.Client(headers={"Authorization": f"Bearer {stack.token()}"}, timeout=10) as client:
             again = poll(lambda: completed_task(client, task_url), 60, "the task after a restart", stack.alive)
         assert again["result"]["output"] == prompt
+
+        # kill -9 of `hive dev` alone orphans its children and servers; the next start stops them first.
+        assert stack.proc is not None
+        stack.proc.kill()
+        stack.proc.wait(30)
+        stack.start()
+        with httpx.Client(headers={"Authorization": f"Bearer {stack.token()}"}, timeout=10) as client:
+            poll(lambda: completed_task(client, task_url), 60, "the task after a kill -9", stack.alive)
+        assert "left running by an earlier hive dev" in stack.out.read_text()
         assert stack.interrupt() == 0
     except BaseException:
         print(stack.diagnostics())

@@ -19,6 +19,7 @@ import nats
 import pytest
 
 from core.dev.endpoints import read_endpoints, write_endpoints
+from core.dev.leftovers import stop_leftovers
 from core.dev.secret import ensure_secret
 from core.dev.sidecar_config import ensure_sidecar_config
 from core.dev.stack import DevServers, child_env, dev_secret, home_lock, run_dev, service_specs
@@ -163,3 +164,19 @@ def test_servers_given_by_url_are_not_started(home: Path) -> None:
     servers.stop()
     assert (servers.nats_url, servers.database_url) == ("nats://elsewhere:4222", "postgresql://elsewhere/db")
     assert servers.describe("nats") == "external" and not (home / "nats").exists()
+
+
+def test_processes_left_by_a_killed_stack_are_stopped_and_strangers_are_not(home: Path) -> None:
+    home.mkdir(parents=True)
+    loop = "import sys, time\nwhile True: time.sleep(1)"
+    orphan = subprocess.Popen([sys.executable, "-c", loop, str(home)])  # names the home, as the stack's do
+    stranger = subprocess.Popen([sys.executable, "-c", loop, "unrelated"])
+    try:
+        stopped = stop_leftovers(home, {"hive_dev": 1, "gateway": orphan.pid, "postgres": stranger.pid}, timeout=10)
+        assert stopped == ["gateway"]
+        assert orphan.wait(10) == -15
+        assert stranger.poll() is None
+    finally:
+        for proc in (orphan, stranger):
+            proc.kill()
+            proc.wait()
