@@ -280,7 +280,15 @@ def run_dev(home: Path, settings_overrides: dict[str, object]) -> int:
             return fail(f"could not start: {err} (the logs are in {home / 'logs'} and {home / 'nats'})")
         finally:
             servers.stop()
+            mark_stopped(home)
             print("hive dev: stopped", flush=True)
+
+
+def mark_stopped(home: Path) -> None:
+    """endpoints.json stays for reference but says the stack is down (and lists no pids to clean up)."""
+    previous = read_endpoints(home)
+    if previous is not None:
+        write_endpoints(home, {**previous, "ready": False, "pids": {}})
 
 
 def fail(message: str) -> int:

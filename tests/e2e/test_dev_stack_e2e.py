@@ -141,7 +141,7 @@ def test_hive_dev_runs_an_echo_task_stops_cleanly_and_keeps_history(stack: DevSt
     try:
         stack.start()
         endpoints = json.loads((stack.home / "endpoints.json").read_text())
-        assert endpoints["gateway_url"] == stack.url
+        assert endpoints["ready"] is True and endpoints["gateway_url"] == stack.url
         assert endpoints["nats_url"].startswith("nats://") and endpoints["database_url"].startswith("postgresql://")
 
         headers = {"Authorization": f"Bearer {stack.token()}"}
@@ -156,6 +156,7 @@ def test_hive_dev_runs_an_echo_task_stops_cleanly_and_keeps_history(stack: DevSt
 
         assert stack.interrupt() == 0
         assert "hive dev: stopped" in stack.out.read_text()
+        assert json.loads((stack.home / "endpoints.json").read_text())["ready"] is False
 
         stack.start()  # same home: same key, same NATS store, same database
         with httpx.Client(headers={"Authorization": f"Bearer {stack.token()}"}, timeout=10) as client:
