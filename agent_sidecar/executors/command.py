@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 _READ_SIZE = 64 * 1024
 # Only the end of stderr is kept, for the failure message.
 _STDERR_TAIL_BYTES = 4096
+# After the program exits and its group is killed, how long its output may still take to drain.
+_PIPE_CLOSE_GRACE_S = 5.0
 
 
 def render_argv(template: list[str], job: Dispatch) -> list[str]:
@@ -36,8 +38,10 @@ class CommandExecutor:
         argv = render_argv(self.config.argv, job)
         env = {**os.environ, **self.config.env} if self.config.env else None
         send_prompt = self.config.stdin == "prompt"
+        loop = asyncio.get_running_loop()
         try:
-            proc = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _ExitAwareProtocol(loop),
                 *argv,
                 stdin=asyncio.subprocess.PIPE if send_prompt else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
@@ -50,33 +54,37 @@ class CommandExecutor:
         except OSError as err:
             # A missing or non-executable program is a host misconfiguration: another host may do better.
             return ExecutionResult.failure(f"cannot start {argv[0]!r}: {err}", retryable=True)
+        proc = asyncio.subprocess.Process(transport, protocol, loop)
         try:
-            return await self._supervise(proc, job, on_chunk)
+            return await self._supervise(proc, protocol.exited, job, on_chunk)
         finally:
-            if proc.returncode is None:
-                await kill_process_group(proc, self.config.kill_grace_s)
+            if not protocol.exited.done():
+                await kill_process_group(proc.pid, protocol.exited, self.config.kill_grace_s)
+            transport.close()
 
     async def _supervise(
-        self, proc: asyncio.subprocess.Process, job: Dispatch, on_chunk: OnChunk | None
+        self, proc: asyncio.subprocess.Process, exited: asyncio.Future[None], job: Dispatch, on_chunk: OnChunk | None
     ) -> ExecutionResult:
         assert proc.stdout is not None and proc.stderr is not None
         stdout = _CappedReader(self.config.max_output_bytes, on_chunk)
         stderr = _CappedReader(_STDERR_TAIL_BYTES, None, keep_tail=True)
-        readers = [
-            asyncio.create_task(stdout.consume(proc.stdout)),
-            asyncio.create_task(stderr.consume(proc.stderr)),
-        ]
+        readers = asyncio.gather(stdout.consume(proc.stdout), stderr.consume(proc.stderr))
         try:
             if proc.stdin is not None:
                 await _feed_stdin(proc.stdin, job.prompt.encode())
-            code = await proc.wait()
-            # The leader is gone; anything it left running in its group would hold our pipes open forever.
+            # Not proc.wait(): that also waits for the pipes to close, which a leftover child can delay forever.
+            await asyncio.shield(exited)
+            # The leader is gone; anything it left running in its group would hold our pipes open.
             # (While members remain the group id cannot be reused; with none left, reuse needs a pid wrap-around.)
             _signal_group(proc.pid, signal.SIGKILL)
-            await asyncio.gather(*readers)
+            try:
+                await asyncio.wait_for(asyncio.shield(readers), timeout=_PIPE_CLOSE_GRACE_S)
+            except TimeoutError:
+                log.warning("a process that left group %d still holds the output pipes; closing them", proc.pid)
         finally:
-            for reader in readers:
-                reader.cancel()
+            readers.cancel()
+        code = proc.returncode
+        assert code is not None
         output = stdout.text()
         metrics = {"output_bytes": float(stdout.total), "output_truncated": 1.0 if stdout.truncated else 0.0}
         if code == 0:
@@ -86,6 +94,19 @@ class CommandExecutor:
         return ExecutionResult.failure(
             error, retryable=code in self.config.retry_on_exit_codes, output=output, exit_code=code
         )
+
+
+class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Stream protocol that also says when the process itself exited (pipes may stay open longer)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=_READ_SIZE, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
 
 
 async def _feed_stdin(stdin: asyncio.StreamWriter, data: bytes) -> None:
@@ -141,18 +162,18 @@ def _signal_group(pgid: int, sig: signal.Signals) -> bool:
     return True
 
 
-async def kill_process_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
+async def kill_process_group(pgid: int, exited: asyncio.Future[None], grace_s: float) -> None:
     """SIGTERM the whole group, SIGKILL it after `grace_s`; completes even if our own task is being cancelled."""
 
     async def terminate() -> None:
-        if _signal_group(proc.pid, signal.SIGTERM):
+        if _signal_group(pgid, signal.SIGTERM):
             try:
-                await asyncio.wait_for(proc.wait(), timeout=grace_s)
+                await asyncio.wait_for(asyncio.shield(exited), timeout=grace_s)
             except TimeoutError:
-                log.warning("process group %d ignored SIGTERM for %.1fs; killing it", proc.pid, grace_s)
+                log.warning("process group %d ignored SIGTERM for %.1fs; killing it", pgid, grace_s)
         # Children that outlive the leader (or ignored SIGTERM) go too.
-        _signal_group(proc.pid, signal.SIGKILL)
-        await proc.wait()
+        _signal_group(pgid, signal.SIGKILL)
+        await asyncio.shield(exited)
 
     # Shielded: a cancellation arriving meanwhile must not leave the group running; it is re-raised after.
     task = asyncio.ensure_future(terminate())

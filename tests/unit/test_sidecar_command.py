@@ -85,8 +85,11 @@ async def test_output_is_capped() -> None:
 
 
 async def test_background_children_do_not_hold_the_task_open() -> None:
-    result = await executor(["sh", "-c", "sleep 60 & echo done"], stdin="none").run(job(), None)
-    assert result.ok and result.output == "done\n"
+    # Without the group kill, this would return only when the background sleep (holding stdout) ends.
+    result = await executor(["sh", "-c", "sleep 600 & echo $$"], stdin="none").run(job(), None)
+    assert result.ok
+    pgid = int(result.output)
+    await wait_until(lambda: not live_members(pgid), what="the leftover child to be killed")
 
 
 def live_members(pgid: int) -> list[psutil.Process]:
