@@ -76,7 +76,7 @@ async def settings(nats_url: str, database_url: str) -> AsyncIterator[Settings]:
         database_url=database_url,
         prefix=f"t{tag}",
         db_schema=f"t_{tag}",
-        jwt_secret="test-secret-" + tag,
+        jwt_secret="test-secret-" + uuid.uuid4().hex + tag,
         heartbeat_interval_s=0.5,
     )
     yield value

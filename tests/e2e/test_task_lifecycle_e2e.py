@@ -1,0 +1,122 @@
+"""The whole system as separate processes: tasks submitted over HTTP end completed in the read model."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from core.settings import Settings
+from core.store.connect import connect
+from core.store.event_store import EventStore
+from core.tokens import issue_token
+from tests.e2e.processes import ProcessStack, write_sidecar_config
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.e2e
+
+LIFECYCLE = ["task.created.v1", "task.queued.v1", "task.assigned.v1", "task.started.v1", "task.completed.v1"]
+
+
+@pytest.fixture
+async def stack(settings: Settings) -> AsyncIterator[ProcessStack]:
+    home = Path(tempfile.mkdtemp(prefix="hive-e2e-"))
+    s = ProcessStack(settings, home)
+    for service in ("coordinator", "projections", "gateway"):
+        s.start(service)
+    await wait_until(s.ready, timeout=60, what="gateway /ready")
+    yield s
+    s.stop_all()
+
+
+def token(settings: Settings, role: str = "developer") -> str:
+    return issue_token(settings.jwt_secret, role=role, subject="e2e", now=datetime.now(UTC), ttl=timedelta(hours=1))
+
+
+async def submit(client: httpx.AsyncClient, n: int, prefix: str) -> dict[str, str]:
+    """Submit n echo tasks (16 requests in flight); returns id -> prompt."""
+    sem = asyncio.Semaphore(16)
+
+    async def one(i: int) -> tuple[str, str]:
+        prompt = f"{prefix}-{i} with 'quotes' and $(not a command)"
+        async with sem:
+            r = await client.post("/api/tasks", json={"title": f"echo {i}", "prompt": prompt, "capabilities": ["echo"]})
+        assert r.status_code == 201, r.text
+        return r.json()["id"], prompt
+
+    return dict(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def completed_outputs(settings: Settings, ids: list[str]) -> dict[str, str]:
+    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": settings.db_schema})
+    try:
+        rows = await conn.fetch("SELECT id, result->>'output' AS output FROM tasks WHERE status = 'completed' "
+                                "AND id = ANY($1::text[])", ids)
+    finally:
+        await conn.close()
+    return {r["id"]: r["output"] for r in rows}
+
+
+async def test_200_tasks_complete_with_results_and_ordered_history(settings: Settings, stack: ProcessStack) -> None:
+    stack.start("sidecar-a", "--config", str(write_sidecar_config(stack.home / "a.toml", "e2e-a", ["cat"], concurrency=8)))
+    headers = {"Authorization": f"Bearer {token(settings)}"}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
+        prompts = await submit(client, 200, "hello")
+        ids = list(prompts)
+        await wait_until(lambda: _all_done(settings, ids), timeout=120, interval=0.2, what="200 tasks completed")
+        outputs = await completed_outputs(settings, ids)
+        assert outputs == prompts
+        sample = (await client.get(f"/api/tasks/{ids[0]}")).json()
+        assert (sample["status"], sample["assigned_agent_id"], sample["attempt"]) == ("completed", "e2e-a", 1)
+        assert sample["result"]["output"] == prompts[ids[0]] and sample["error"] is None
+    nc, js = await connect(settings, "e2e-check")
+    store = EventStore(nc, js, settings)
+    try:
+        for task_id in ids:
+            assert [r.envelope.type for r in await store.load("task", task_id)] == LIFECYCLE
+    finally:
+        await nc.close()
+
+
+async def test_sidecar_killed_mid_task_loses_no_task(settings: Settings, stack: ProcessStack) -> None:
+    # Each task takes a moment, so several are mid-run when the sidecar dies.
+    config = write_sidecar_config(stack.home / "slow.toml", "e2e-slow", ["sh", "-c", "sleep 0.3; cat"], concurrency=4)
+    stack.start("sidecar-slow", "--config", str(config))
+    headers = {"Authorization": f"Bearer {token(settings)}"}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
+        prompts = await submit(client, 24, "survivor")
+        ids = list(prompts)
+        await wait_until(lambda: _count(settings, "running", ids), timeout=60, what="tasks running")
+        stack.kill9("sidecar-slow")
+        stack.restart("sidecar-slow")
+        await wait_until(lambda: _all_done(settings, ids), timeout=180, interval=0.2, what="every task completed")
+        assert await completed_outputs(settings, ids) == prompts
+    nc, js = await connect(settings, "e2e-check")
+    store = EventStore(nc, js, settings)
+    try:
+        for task_id in ids:
+            types = [r.envelope.type for r in await store.load("task", task_id)]
+            assert types.count("task.completed.v1") == 1, types
+    finally:
+        await nc.close()
+
+
+async def _count(settings: Settings, status: str, ids: list[str]) -> int:
+    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": settings.db_schema})
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM tasks WHERE status = $1 AND id = ANY($2::text[])",
+                                       status, ids))
+    except asyncpg.UndefinedTableError:
+        return 0
+    finally:
+        await conn.close()
+
+
+async def _all_done(settings: Settings, ids: list[str]) -> bool:
+    return await _count(settings, "completed", ids) == len(ids)
