@@ -53,7 +53,11 @@ class OllamaExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     connect_timeout_s: PositiveSeconds = 10.0
 
 
-ExecutorConfig = CommandExecutorConfig | OllamaExecutorConfig
+class NoopExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="noop"):
+    """Completes every task at once with its prompt as output: for benchmarks and smoke checks."""
+
+
+ExecutorConfig = CommandExecutorConfig | OllamaExecutorConfig | NoopExecutorConfig
 
 
 class SidecarConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -26,6 +26,7 @@ from core.ids import uuid7
 from core.messages import Deregistered, Dispatch, Heartbeat, Registered, dispatch_decoder
 from core.settings import Settings
 from core.store.connect import connect
+from core.store.pull import fetch_ready
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class Sidecar:
                 await self._slot_freed.wait()
                 continue
             try:
-                msgs = await sub.fetch(batch=free, timeout=self._fetch_wait_s)
+                msgs = await fetch_ready(sub, free, timeout=self._fetch_wait_s)
             except (NatsTimeoutError, asyncio.TimeoutError):
                 continue
             except Exception as err:

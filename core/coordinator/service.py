@@ -8,7 +8,6 @@ from contextlib import suppress
 from typing import Any
 
 import msgspec
-import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -25,6 +24,7 @@ from core.messages import heartbeat_decoder, report_decoder
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from core.store.pull import fetch_ready
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +97,9 @@ class Coordinator:
                                   max_deliver=-1),
         )
         while True:
-            try:
-                msgs = await psub.fetch(REPORT_BATCH, timeout=1.0)
-            except nats.errors.TimeoutError:
-                continue
-            await self._handle_reports(msgs)
+            msgs = await fetch_ready(psub, REPORT_BATCH, timeout=1.0)
+            if msgs:
+                await self._handle_reports(msgs)
 
     async def _handle_reports(self, msgs: list[Msg]) -> None:
         # Reports of one task are handled in order; different tasks concurrently.

@@ -112,3 +112,13 @@ def test_example_commented_command_executor_is_valid() -> None:
     assert config.executor.argv == ["my-agent", "--model", "{model}", "--task", "{task_id}"]
     assert config.executor.retry_on_exit_codes == [75]
     assert config.executor.env == {"CUDA_VISIBLE_DEVICES": "0"}
+
+
+async def test_noop_executor_returns_the_prompt() -> None:
+    from agent_sidecar.config import parse_config
+    from agent_sidecar.executors import build_executor
+    from core.messages import Dispatch
+
+    config = parse_config({"agent_id": "bench", "executor": {"type": "noop"}})
+    result = await build_executor(config.executor).run(Dispatch(task_id="t", attempt=1, title="x", prompt="p"), None)
+    assert (result.ok, result.output, result.exit_code) == (True, "p", 0)
