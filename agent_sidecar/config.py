@@ -147,26 +147,12 @@ def render_template(template: str, values: dict[str, str]) -> str:
     return _TEMPLATE_TOKEN.sub(replace, template)
 
 
-DEV_CONFIG_TOML = """\
-# The sidecar `hive dev` starts: echoes each prompt back through `cat`.
-name = "dev-sidecar"
-max_concurrency = 4
-models = []
-grace_period_s = 5.0
-
-[capabilities]
-echo = 1.0
-
-[executor]
-type = "command"
-argv = ["cat"]
-stdin = "prompt"
-"""
-
-
 def default_dev_config(agent_id: str | None = None) -> SidecarConfig:
     """The dev stack's local sidecar (capability `echo`, `cat` with the prompt on stdin, 4 slots)."""
-    raw = tomllib.loads(DEV_CONFIG_TOML)
+    # One definition, shared with `hive dev`, which writes the same text to .hive/sidecar.toml.
+    from core.dev.sidecar_config import DEV_SIDECAR_TOML
+
+    raw = tomllib.loads(DEV_SIDECAR_TOML)
     if agent_id is not None:
         raw["agent_id"] = agent_id
     return parse_config(raw)
