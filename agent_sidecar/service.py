@@ -24,6 +24,7 @@ from agent_sidecar.reports import ReportPublisher, utcnow
 from agent_sidecar.task_run import TaskRun
 from core.ids import uuid7
 from core.messages import Deregistered, Dispatch, Heartbeat, Registered, dispatch_decoder
+from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.pull import fetch_ready
@@ -261,9 +262,7 @@ class Sidecar:
     async def _stop_task(self, task: asyncio.Task[None], wait_s: float) -> None:
         if wait_s > 0:
             await asyncio.wait([task], timeout=wait_s)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        await cancel_and_wait(task)
 
     async def _close(self) -> None:
         for task in self._background:

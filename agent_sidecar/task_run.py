@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -13,6 +12,7 @@ from agent_sidecar.executors.base import ExecutionResult, Executor, OnChunk
 from agent_sidecar.reports import ReportPublisher, task_msg_id, utcnow
 from core.events.task import TaskResult
 from core.messages import Completed, Dispatch, Failed, Started
+from core.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,7 @@ class TaskRun:
             # Only now: a crash before this line leaves the dispatch unacked, so it is redelivered, not lost.
             await self._ack()
         finally:
-            keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keepalive
+            await cancel_and_wait(keepalive)
 
     async def _ack(self) -> None:
         for attempt in range(3):

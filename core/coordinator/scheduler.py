@@ -16,6 +16,7 @@ from core.domain.task import TaskStatus
 from core.events.envelope import Envelope
 from core.events.task import TaskCreated, TaskFailed
 from core.messages import Dispatch
+from core.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,7 @@ class Scheduler:
         task.add_done_callback(done)
 
     async def close(self) -> None:
-        for task in list(self._running):
-            task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
+        await cancel_and_wait(*self._running)
 
 
 def _dispatch_of(task: task_domain.Task) -> Dispatch:

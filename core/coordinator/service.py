@@ -21,6 +21,7 @@ from core.coordinator.writer import Writer
 from core.events.codec import decode_envelope
 from core.events.envelope import Recorded
 from core.messages import heartbeat_decoder, report_decoder
+from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
@@ -154,9 +155,7 @@ class Coordinator:
                 raise RuntimeError(f"coordinator loop {task.get_name()} ended unexpectedly")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         await self.scheduler.close()
 
 
