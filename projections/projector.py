@@ -11,6 +11,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from core.runtime import cancel_and_wait
 from core.settings import Settings
 from projections.db import projection_lock_key
 from projections.reader import ConsumerLost, StreamReader
@@ -104,10 +105,7 @@ class Projector:
                     if until_seq is not None and self.checkpoint >= until_seq:
                         return
             finally:
-                for task in (reader_task, stop_task):
-                    task.cancel()
-                    with suppress(asyncio.CancelledError, Exception):
-                        await task
+                await cancel_and_wait(reader_task, stop_task)
 
     async def _apply(self, conn: asyncpg.Connection, batch: list[tuple[int, bytes]]) -> None:
         if batch[0][0] <= self.checkpoint:
