@@ -22,7 +22,3 @@ class ConcurrencyError(HiveError):
         super().__init__(f"{subject}: expected last sequence {expected} but the stream has moved on")
         self.subject = subject
         self.expected = expected
-
-
-class NotFound(HiveError):
-    """An aggregate with no events."""
