@@ -10,6 +10,18 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+# Entropy is read from the OS in blocks: one syscall per id would dominate the cost of making one.
+_POOL_IDS = 512
+_pool = b""
+_pool_at = 0
+
+
+def _random62() -> int:
+    global _pool, _pool_at
+    if _pool_at >= len(_pool):
+        _pool, _pool_at = os.urandom(8 * _POOL_IDS), 0
+    at, _pool_at = _pool_at, _pool_at + 8
+    return int.from_bytes(_pool[at:at + 8], "big") & ((1 << 62) - 1)
 
 
 def uuid7() -> str:
@@ -28,9 +40,9 @@ def uuid7() -> str:
             _last_ms = ms
             _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
-    return str(uuid.UUID(int=value))
+        rand = _random62()
+    h = f"{(ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 _IDEMPOTENCY_NS = uuid.UUID("6f1c1f0e-3c1b-4c51-9a57-0d4e4b9b7a01")

@@ -15,16 +15,18 @@ from core.errors import ConcurrencyError
 from core.events.codec import decode_envelope, encode_envelope
 from core.events.envelope import Envelope, Recorded
 from core.settings import Settings
+from core.store.publisher import Publisher, header_block
 
 WRONG_LAST_SEQUENCE = 10071
 LOAD_BATCH = 512
 
 
 class EventStore:
-    def __init__(self, nc: NATS, js: JetStreamContext, settings: Settings) -> None:
+    def __init__(self, nc: NATS, js: JetStreamContext, settings: Settings, publisher: Publisher | None = None) -> None:
         self._nc = nc
         self._js = js
         self._settings = settings
+        self._publisher = publisher if publisher is not None else Publisher(nc)
 
     @property
     def settings(self) -> Settings:
@@ -46,28 +48,34 @@ class EventStore:
         """
         seq = expected_seq
         for envelope in events:
-            subject = self.subject_of(envelope)
-            hdrs = {
-                "Nats-Msg-Id": envelope.event_id,
-                "Nats-Expected-Last-Subject-Sequence": str(seq),
-                "Hive-Event-Type": envelope.type,
-            }
-            if headers:
-                hdrs.update(headers)
-            try:
-                ack = await self._js.publish(subject, encode_envelope(envelope), headers=hdrs)
-            except APIError as err:
-                if err.err_code != WRONG_LAST_SEQUENCE:
-                    raise
-                # JetStream checks the expected sequence before de-duplicating, so a retry whose first
-                # try was stored (its ack lost) lands here: find our own event in the history.
-                stored = await self._stored_seq(envelope)
-                if stored is None:
-                    raise ConcurrencyError(subject, seq) from err
-                seq = stored
-                continue
-            seq = ack.seq
+            future = await self._submit(envelope, seq, headers)
+            seq = await self._settle(envelope, seq, future)
         return seq
+
+    async def _submit(
+        self, envelope: Envelope[Any], expected_seq: int, headers: dict[str, str] | None = None
+    ) -> asyncio.Future[Any]:
+        extra = header_block(headers) if headers else "NATS/1.0\r\n\r\n"
+        if extra is None:
+            raise ValueError(f"header values may not contain line breaks: {headers!r}")
+        # The wire form directly: appends are the hot path of every process that writes events.
+        block = (f"NATS/1.0\r\nNats-Msg-Id: {envelope.event_id}\r\nNats-Expected-Last-Subject-Sequence: "
+                 f"{expected_seq}\r\nHive-Event-Type: {envelope.type}\r\n{extra[10:]}")
+        return await self._publisher.submit(self.subject_of(envelope), encode_envelope(envelope), block=block)
+
+    async def _settle(self, envelope: Envelope[Any], expected_seq: int, future: asyncio.Future[Any]) -> int:
+        """The stored seq of one submitted event, or ConcurrencyError if another writer got there first."""
+        try:
+            return int((await future).seq)
+        except APIError as err:
+            if err.err_code != WRONG_LAST_SEQUENCE:
+                raise
+            # JetStream checks the expected sequence before de-duplicating, so a retry whose first try was
+            # stored (its ack lost) lands here: find our own event in the history.
+            stored = await self._stored_seq(envelope)
+            if stored is None:
+                raise ConcurrencyError(self.subject_of(envelope), expected_seq) from err
+            return stored
 
     async def _stored_seq(self, envelope: Envelope[Any]) -> int | None:
         for rec in reversed(await self.load(envelope.aggregate, envelope.aggregate_id)):
@@ -77,17 +85,35 @@ class EventStore:
 
     async def append_many(
         self, batches: Sequence[tuple[Sequence[Envelope[Any]], int]]
-    ) -> list[int | ConcurrencyError]:
-        """Append to several aggregates at once (their publishes are in flight together)."""
-        results = await asyncio.gather(
-            *(self.append(events, expected) for events, expected in batches), return_exceptions=True
-        )
-        out: list[int | ConcurrencyError] = []
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, ConcurrencyError):
-                raise result
-            out.append(result)
-        return out
+    ) -> list[int | BaseException]:
+        """Append to many aggregates with their publishes pipelined; per batch its last seq or its error.
+
+        Round k puts event k of every unfinished batch on the wire before awaiting any ack, so n
+        single-event appends cost about one round trip. A batch's error (ConcurrencyError, a timeout)
+        stops only that batch; retrying it with the same envelopes is safe (see `append`).
+        """
+        results: list[int | BaseException] = [expected for _events, expected in batches]
+        live = [i for i, (events, _) in enumerate(batches) if events]
+        k = 0
+        while live:
+            sent: list[tuple[int, asyncio.Future[Any]]] = []
+            for i in live:
+                envelope, seq = batches[i][0][k], results[i]
+                assert isinstance(seq, int)
+                try:
+                    sent.append((i, await self._submit(envelope, seq)))
+                except Exception as err:  # noqa: BLE001 - reported per batch
+                    results[i] = err
+            for i, future in sent:
+                envelope, seq = batches[i][0][k], results[i]
+                assert isinstance(seq, int)
+                try:
+                    results[i] = await self._settle(envelope, seq, future)
+                except Exception as err:  # noqa: BLE001 - reported per batch
+                    results[i] = err
+            k += 1
+            live = [i for i in live if isinstance(results[i], int) and k < len(batches[i][0])]
+        return results
 
     async def load(self, aggregate: str, aggregate_id: str) -> list[Recorded[Any]]:
         """The aggregate's whole history, in order, via batched direct gets (one round trip per 512)."""

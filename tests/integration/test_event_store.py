@@ -80,3 +80,53 @@ async def test_load_returns_history_in_order_only_for_that_aggregate(store: Even
     assert [r.seq for r in history] == sorted(r.seq for r in history) and history[-1].seq == seq_a
     assert [r.seq for r in await store.load("task", b)] == [seq_b]
     assert await store.load("task", uuid7()) == []
+
+
+async def test_append_many_pipelines_batches_and_reports_each_outcome(store: EventStore) -> None:
+    fresh, taken, multi = uuid7(), uuid7(), uuid7()
+    taken_seq = await store.append([created(taken)], 0)
+    results = await store.append_many([
+        ([created(fresh)], 0),
+        ([created(taken)], 0),  # exists already: only this batch fails
+        ([created(multi), queued(multi, 1), queued(multi, 2)], 0),
+    ])
+    assert isinstance(results[0], int)
+    assert isinstance(results[1], ConcurrencyError)
+    assert isinstance(results[2], int)
+    assert [r.envelope.type for r in await store.load("task", multi)] == [
+        "task.created.v1", "task.queued.v1", "task.queued.v1"]
+    assert len(await store.load("task", taken)) == 1 and taken_seq > 0
+
+
+async def test_append_many_retried_after_its_acks_were_lost_stores_nothing_twice(store: EventStore) -> None:
+    task_id = uuid7()
+    batch = [created(task_id), queued(task_id, 1)]
+    first = await store.append_many([(batch, 0)])
+    # The same envelopes again (as after a timeout whose publishes had in fact been stored).
+    again = await store.append_many([(batch, 0)])
+    assert first == again
+    assert len(await store.load("task", task_id)) == 2
+
+
+async def test_publish_acks_are_matched_to_their_messages_under_load(store: EventStore) -> None:
+    ids = [uuid7() for _ in range(2000)]
+    results = await store.append_many([([created(i)], 0) for i in ids])
+    seqs = [r for r in results if isinstance(r, int)]
+    assert len(seqs) == len(ids) and len(set(seqs)) == len(ids)
+    for task_id, seq in zip(ids[::250], seqs[::250], strict=True):
+        assert [r.seq for r in await store.load("task", task_id)] == [seq]
+
+
+async def test_extra_headers_are_stored_with_the_event(store: EventStore, settings: Settings) -> None:
+    task_id = uuid7()
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    seq = await store.append([created(task_id)], 0, headers={"traceparent": trace})
+    nc, js = await connect(settings, "reader", ensure=False)
+    try:
+        stored = await js.get_msg(settings.events_stream, seq)
+    finally:
+        await nc.close()
+    assert stored.headers is not None
+    assert stored.headers["traceparent"] == trace and stored.headers["Hive-Event-Type"] == "task.created.v1"
+    with pytest.raises(ValueError):
+        await store.append([created(uuid7())], 0, headers={"traceparent": "a\r\nInjected: 1"})

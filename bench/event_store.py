@@ -1,0 +1,99 @@
+"""Event store appends (optimistic concurrency, through `core`) against raw pipelined JetStream publishes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from core.dev.embedded_nats import EmbeddedNats
+from core.events import new_envelope
+from core.events.codec import encode_envelope
+from core.events.task import TaskQueued
+from core.ids import uuid7
+from core.settings import load_settings
+from core.store.event_store import EventStore
+from core.store.publisher import Publisher
+from core.store.streams import ensure_streams
+
+AGGREGATES = 1000  # subjects with an append in flight at once, each checked against its last sequence
+WINDOW = 4096
+
+
+def _envelopes(aggregate_ids: list[str]) -> list[Any]:
+    now = datetime.now(UTC)
+    return [new_envelope(TaskQueued(attempt=1), event_id=uuid7(), aggregate_id=a, occurred_at=now, actor="bench")
+            for a in aggregate_ids]
+
+
+async def _raw_publish(nc: Any, subject: str, payload: bytes, n: int) -> float:
+    """Plain JetStream publishes of same-size payloads, a bounded window of acks in flight, no headers."""
+    publisher = Publisher(nc, window=WINDOW)
+    t0 = time.perf_counter()
+    pending: list[asyncio.Future[Any]] = []
+    for _ in range(n):
+        pending.append(await publisher.submit(subject, payload))
+        if len(pending) >= WINDOW // 2:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    elapsed = time.perf_counter() - t0
+    await publisher.close()
+    return n / elapsed
+
+
+async def _append(store: EventStore, n: int) -> float:
+    """`EventStore.append_many`: every event carries its aggregate's expected last sequence."""
+    ids = [uuid7() for _ in range(AGGREGATES)]
+    seqs = dict.fromkeys(ids, 0)
+    rounds = max(1, n // AGGREGATES)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        envelopes = _envelopes(ids)  # building and encoding events is part of an append's cost
+        results = await store.append_many([([e], seqs[e.aggregate_id]) for e in envelopes])
+        for e, result in zip(envelopes, results, strict=True):
+            if not isinstance(result, int):
+                raise RuntimeError(f"append failed: {result!r}")
+            seqs[e.aggregate_id] = result
+    return rounds * AGGREGATES / (time.perf_counter() - t0)
+
+
+async def run(quick: bool) -> dict[str, float]:
+    n = 50_000 if quick else 200_000
+    home = Path(tempfile.mkdtemp(prefix="hive-bench-es-"))
+    server = EmbeddedNats(home / "nats")
+    url = server.start()
+    try:
+        settings = load_settings({}, nats_url=url, prefix="bench", jwt_secret="x" * 64)
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await ensure_streams(js, settings)
+        store = EventStore(nc, js, settings)
+        sample = encode_envelope(_envelopes([uuid7()])[0])
+        raw, appended = [], []
+        for _ in range(2):  # alternate, so both see the same machine noise and stream size
+            raw.append(await _raw_publish(nc, f"bench.events.raw.{uuid7()}", sample, n))
+            appended.append(await _append(store, n))
+        await nc.close()
+    finally:
+        server.stop()
+    best_raw, best_append = max(raw), max(appended)
+    return {"raw_publish_per_s": best_raw, "append_events_per_s": best_append,
+            "append_vs_raw_ratio": best_append / best_raw}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.event_store")
+    parser.add_argument("--quick", action="store_true")
+    for key, value in asyncio.run(run(parser.parse_args().quick)).items():
+        print(f"{key}: {value:,.2f}")
+
+
+if __name__ == "__main__":
+    main()
