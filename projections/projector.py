@@ -21,7 +21,9 @@ from projections.writer import read_checkpoint, save_checkpoint, write_changes
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "read_models"
-BATCH_MAX = 2000
+# Up to this many events per transaction. Live, a batch is whatever arrived since the last one (a few
+# events); while catching up or replaying, big batches fold most tasks' whole lives into one COPYed row.
+BATCH_MAX = 10_000
 MAX_BACKOFF_S = 5.0
 
 
@@ -87,7 +89,7 @@ class Projector:
                 return
             reader = StreamReader(
                 self._nc, self._js, self._settings.events_stream, f"{self._settings.prefix}.events.>",
-                self.checkpoint + 1,
+                self.checkpoint + 1, high_water=2 * self._batch_max,
             )
             reader_task = asyncio.create_task(reader.run())
             stop_task = asyncio.create_task(stop.wait())

@@ -4,55 +4,64 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
+import uuid
 
 import orjson
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from core.runtime import cancel_and_wait
+from projections.wire import Frame, Wire
+
 log = logging.getLogger(__name__)
 
-FETCH = 1000
+FETCH = 2000
 HIGH_WATER = 8000
 EXPIRES_S = 5.0
 HEARTBEAT_S = 1.0
-_PULL = orjson.dumps({"batch": FETCH, "expires": int(EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)})
 
 
 class ConsumerLost(Exception):
     """The consumer went away, skipped a message or stopped answering: restart from the checkpoint."""
 
 
-def stream_seqs(reply: str) -> tuple[int, int]:
+def stream_seqs(reply: bytes) -> tuple[int, int]:
     """(stream seq, consumer seq) from a JetStream ack subject, old (9 tokens) or new (12 tokens) form."""
-    tokens = reply.split(".")
+    tokens = reply.split(b".")
     at = 5 if len(tokens) == 9 else 7
     return int(tokens[at]), int(tokens[at + 1])
 
 
 class StreamReader:
     """Ack-less pull consumer from `start_seq`: messages are handed over as they arrive (low latency while
-    live), one pull of FETCH at a time with the next issued as soon as one ends (throughput while
-    replaying), and no new pull while HIGH_WATER messages wait (bounded memory). Any gap, lost consumer
-    or silence past the heartbeat raises ConsumerLost; the owner restarts from its own checkpoint."""
+    live), one pull of `fetch` at a time with the next issued as soon as one ends (throughput while
+    replaying), and no new pull while `high_water` messages wait (bounded memory). Any gap, lost consumer
+    or silence past the heartbeat raises ConsumerLost; the owner restarts from its own checkpoint.
 
-    def __init__(self, nc: NATS, js: JetStreamContext, stream: str, subject: str, start_seq: int) -> None:
+    The consumer is managed through nats-py (`js`); its messages arrive on a Wire of their own, opened
+    to the server `nc` is connected to, because nats-py's per-message cost dominated a replay."""
+
+    def __init__(
+        self, nc: NATS, js: JetStreamContext, stream: str, subject: str, start_seq: int,
+        *, fetch: int = FETCH, high_water: int = HIGH_WATER,
+    ) -> None:
         self._nc, self._js, self._stream, self._subject = nc, js, stream, subject
         self.next_seq = start_seq
+        self._fetch, self._high_water = fetch, high_water
+        self._pull = orjson.dumps(
+            {"batch": fetch, "expires": int(EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)}
+        )
         self._buf: list[tuple[int, bytes]] = []
         self._ready = asyncio.Event()
         self._closed = False
-        self._consumer: str | None = None
-        self._inbox = ""
+        self._wire: Wire | None = None
+        self._inbox = f"_INBOX.{uuid.uuid4().hex}"
         self._request_subject = ""
         self._left = 0
         self._pulling = False
         self._last_cseq = 0
         self._activity = 0
-        self._failure: ConsumerLost | None = None
-        self._failed = asyncio.Event()
 
     def close(self) -> None:
         """Wake a waiting `take` with an empty batch (used on stop)."""
@@ -67,15 +76,18 @@ class StreamReader:
             self._ready.clear()
             await self._ready.wait()
         out, self._buf = self._buf[:limit], self._buf[limit:]
-        if not self._pulling and self._inbox and self._failure is None and len(self._buf) < HIGH_WATER:
-            await self._request()
+        if not self._pulling and not self._closed and len(self._buf) < self._high_water:
+            self._request()
         return out
 
     async def run(self) -> None:
-        """Fill the buffer until cancelled; raises ConsumerLost on any anomaly."""
-        self._consumer = self._nc._nuid.next().decode()
+        """Fill the buffer until cancelled; raises ConsumerLost (or a connection error) on any anomaly."""
+        url = self._nc.connected_url
+        if url is None:
+            raise ConsumerLost("not connected to NATS")
+        consumer = uuid.uuid4().hex
         config = ConsumerConfig(
-            name=self._consumer,
+            name=consumer,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=self.next_seq,
             ack_policy=AckPolicy.NONE,
@@ -85,27 +97,68 @@ class StreamReader:
             mem_storage=True,
             num_replicas=1,
         )
-        self._inbox = self._nc.new_inbox()
-        self._request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{self._consumer}"
-        # A callback, not next_msg(): next_msg costs a task per message, which replay cannot afford.
-        sub = await self._nc.subscribe(
-            self._inbox, cb=self._on_msg, pending_msgs_limit=4 * HIGH_WATER, pending_bytes_limit=-1
-        )
+        self._request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{consumer}"
+        wire = await Wire.open(url, "hive-projections-reader")
         try:
+            wire.subscribe(self._inbox)
             await self._js.add_consumer(self._stream, config)
-            await self._request()
-            await self._watch()
+            self._wire = wire
+            self._request()
+            pump = asyncio.create_task(self._pump(wire))
+            try:
+                await self._watch(pump)
+            finally:
+                await cancel_and_wait(pump)
         finally:
-            await self._cleanup(sub)
+            self._wire = None
+            await wire.close()
+            await self._delete(consumer)
 
-    async def _watch(self) -> None:
-        """Raise the callback's failure, or ConsumerLost when a pull sees neither message nor heartbeat."""
+    async def _pump(self, wire: Wire) -> None:
+        while True:
+            self._receive(await wire.frames())
+
+    def _receive(self, frames: list[Frame]) -> None:
+        self._activity += 1
+        buf, last_cseq = self._buf, self._last_cseq
+        try:
+            for reply, headers, data in frames:
+                if not reply:
+                    self._status(headers)
+                    continue
+                sseq, cseq = stream_seqs(reply)
+                if cseq != last_cseq + 1:
+                    raise ConsumerLost(f"consumer sequence jumped from {last_cseq} to {cseq}")
+                last_cseq = cseq
+                buf.append((sseq, data))
+                self._left -= 1
+                if self._left == 0:
+                    self._pull_done()
+        finally:
+            self._last_cseq = last_cseq
+            if buf:
+                self.next_seq = buf[-1][0] + 1
+                self._ready.set()
+
+    def _status(self, headers: bytes) -> None:
+        # A status frame's header block starts "NATS/1.0 <code> <description>".
+        code = headers[9:12]
+        if code == b"100":
+            return  # idle heartbeat: the consumer is alive
+        if code == b"408":
+            self._pull_done()  # this pull expired; issue the next one
+            return
+        status = headers.split(b"\r\n", 1)[0][9:].decode(errors="replace")
+        raise ConsumerLost(f"pull ended with status {status}")
+
+    async def _watch(self, pump: asyncio.Task[None]) -> None:
+        """Raise the pump's failure, or ConsumerLost when a pull sees neither message nor heartbeat."""
         seen, quiet = -1, 0
         while True:
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._failed.wait(), HEARTBEAT_S)
-            if self._failure is not None:
-                raise self._failure
+            done, _ = await asyncio.wait({pump}, timeout=HEARTBEAT_S)
+            if done:
+                pump.result()
+                raise ConsumerLost("the reader stopped")
             if not self._pulling or self._activity != seen:
                 seen, quiet = self._activity, 0
                 continue
@@ -113,50 +166,20 @@ class StreamReader:
             if quiet >= 3:
                 raise ConsumerLost(f"no message or heartbeat for {3 * HEARTBEAT_S}s")
 
-    async def _request(self) -> None:
-        self._left, self._pulling = FETCH, True
-        await self._nc.publish(self._request_subject, _PULL, reply=self._inbox)
+    def _request(self) -> None:
+        if self._wire is None:
+            return
+        self._left, self._pulling = self._fetch, True
+        self._wire.publish(self._request_subject, self._pull, self._inbox)
 
-    async def _pull_done(self) -> None:
+    def _pull_done(self) -> None:
         self._pulling = False
-        if len(self._buf) < HIGH_WATER:
-            await self._request()  # otherwise take() asks for more once the writer has made room
+        if len(self._buf) < self._high_water:
+            self._request()  # otherwise take() asks for more once the writer has made room
 
-    def _fail(self, err: ConsumerLost) -> None:
-        self._failure = err
-        self._failed.set()
-
-    async def _on_msg(self, msg: Msg) -> None:
-        if self._failure is not None:
-            return
-        self._activity += 1
-        if not msg.data:
-            headers = msg.headers
-            if headers and "Status" in headers:
-                status = headers["Status"]
-                if status == "100":
-                    return  # idle heartbeat: the consumer is alive
-                if status == "408":
-                    await self._pull_done()  # this pull expired; issue the next one
-                    return
-                self._fail(ConsumerLost(f"pull ended with status {status} {headers.get('Description', '')}"))
-                return
-        sseq, cseq = stream_seqs(msg.reply)
-        if cseq != self._last_cseq + 1:
-            self._fail(ConsumerLost(f"consumer sequence jumped from {self._last_cseq} to {cseq}"))
-            return
-        self._last_cseq = cseq
-        self.next_seq = sseq + 1
-        self._buf.append((sseq, msg.data))
-        self._ready.set()
-        self._left -= 1
-        if self._left == 0:
-            await self._pull_done()
-
-    async def _cleanup(self, sub: object) -> None:
+    async def _delete(self, consumer: str) -> None:
         try:
-            await sub.unsubscribe()  # type: ignore[attr-defined]
-            if self._consumer is not None and self._nc.is_connected:
-                await self._js.delete_consumer(self._stream, self._consumer)
+            if self._nc.is_connected:
+                await self._js.delete_consumer(self._stream, consumer)
         except Exception as err:  # best effort: inactive_threshold removes it anyway
             log.debug("consumer cleanup: %s", err)

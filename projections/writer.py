@@ -1,4 +1,4 @@
-"""Set-based SQL for one batch: one INSERT and one UPDATE for tasks, a few statements for agents, the checkpoint."""
+"""Set-based SQL for one batch: new task rows by COPY (or one INSERT), one UPDATE for the rest, agents, checkpoint."""
 
 from __future__ import annotations
 
@@ -11,6 +11,16 @@ import msgspec
 from projections.rows import BatchChanges, TaskChange
 
 _json = msgspec.json.Encoder()
+
+# From this many new rows on, COPY beats one INSERT of unnest()ed arrays (asyncpg's per-element
+# array checks cost more than its COPY encoding); below it, COPY's extra round trip is not worth it.
+COPY_MIN_ROWS = 64
+TASK_COLUMNS = [
+    "id", "title", "description", "prompt", "capabilities", "model", "priority", "payload", "depends_on",
+    "max_attempts", "timeout_s", "idempotency_key", "status", "attempt", "assigned_agent_id", "result", "error",
+    "created_by", "created_at", "updated_at", "queued_at", "assigned_at", "started_at", "finished_at", "last_seq",
+]
+EXISTING_TASKS = "SELECT id FROM tasks WHERE id = ANY($1::text[])"
 
 # New rows arrive as parallel arrays; text[] columns travel as jsonb arrays because unnest()
 # would flatten a two-dimensional text array.
@@ -113,12 +123,39 @@ def _update_args(rows: list[TaskChange]) -> list[list[Any]]:
     return cols
 
 
+def _copy_records(rows: list[TaskChange]) -> list[tuple[Any, ...]]:
+    out = []
+    for r in rows:
+        s = r.spec
+        assert s is not None
+        out.append((
+            r.id, s.title, s.description, s.prompt, s.capabilities, s.model, s.priority, _dumps(s.payload),
+            s.depends_on, s.max_attempts, s.timeout_s, s.idempotency_key, r.status, r.attempt, r.agent_id, r.result,
+            r.error, r.created_by, r.created_at, r.updated_at, r.queued_at, r.assigned_at, r.started_at,
+            r.finished_at, r.last_seq,
+        ))
+    return out
+
+
+async def _insert_tasks(conn: asyncpg.Connection, new: list[TaskChange]) -> None:
+    if len(new) >= COPY_MIN_ROWS:
+        # Rows can exist already only when history is applied again (a rewound checkpoint); those take the
+        # upsert, which keeps the newer fold. The schema's projection lock keeps other writers out meanwhile.
+        existing = {r["id"] for r in await conn.fetch(EXISTING_TASKS, [r.id for r in new])}
+        fresh = [r for r in new if r.id not in existing]
+        if fresh:
+            await conn.copy_records_to_table("tasks", records=_copy_records(fresh), columns=TASK_COLUMNS)
+        new = [r for r in new if r.id in existing]
+    if new:
+        await conn.execute(INSERT_TASKS, *_insert_args(new))
+
+
 async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None:
     """Write one batch's row changes; the caller holds the transaction."""
     new = [r for r in changes.tasks.values() if r.spec is not None]
     patches = [r for r in changes.tasks.values() if r.spec is None]
     if new:
-        await conn.execute(INSERT_TASKS, *_insert_args(new))
+        await _insert_tasks(conn, new)
     if patches:
         await conn.execute(UPDATE_TASKS, *_update_args(patches))
     upserts, updates = [], []

@@ -62,5 +62,5 @@ def test_unknown_and_corrupt_events_are_skipped() -> None:
 
 
 def test_stream_seqs_from_both_ack_subject_forms() -> None:
-    assert stream_seqs("$JS.ACK.S.C.1.42.7.1700000000.0") == (42, 7)
-    assert stream_seqs("$JS.ACK.dom.acc.S.C.1.42.7.1700000000.0.tok") == (42, 7)
+    assert stream_seqs(b"$JS.ACK.S.C.1.42.7.1700000000.0") == (42, 7)
+    assert stream_seqs(b"$JS.ACK.dom.acc.S.C.1.42.7.1700000000.0.tok") == (42, 7)
