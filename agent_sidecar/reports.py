@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import msgspec
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js import JetStreamContext
 from nats.js.errors import ServiceUnavailableError
 
 from core.messages import Report
 from core.settings import Settings
+from core.store.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ def task_msg_id(task_id: str, attempt: int, kind: str) -> str:
 
 
 class ReportPublisher:
-    def __init__(self, js: JetStreamContext, settings: Settings, agent_id: str, *, attempts: int = 8) -> None:
-        self._js = js
+    def __init__(self, publisher: Publisher, settings: Settings, agent_id: str, *, attempts: int = 8) -> None:
+        self._publisher = publisher
         self._settings = settings
         self._agent_id = agent_id
         self._attempts = attempts
@@ -51,7 +51,7 @@ class ReportPublisher:
         delay = 0.1
         for attempt in range(1, self._attempts + 1):
             try:
-                await self._js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+                await self._publisher.publish(subject, payload, {"Nats-Msg-Id": msg_id})
                 return
             except _TRANSIENT as err:
                 if attempt == self._attempts:

@@ -27,6 +27,7 @@ from core.messages import Deregistered, Dispatch, Heartbeat, Registered, dispatc
 from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
+from core.store.publisher import Publisher
 from core.store.pull import fetch_ready
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Sidecar:
         self._js: JetStreamContext | None = None
         self._kv: KeyValue | None = None
         self._reports: ReportPublisher | None = None
+        self._publisher: Publisher | None = None
         self._background: list[asyncio.Task[None]] = []
         self.peak_in_flight = 0
 
@@ -96,7 +98,8 @@ class Sidecar:
         psutil.cpu_percent(interval=None)  # primes the counter: the first reading is otherwise 0.0
         self._nc, self._js = await connect(self.settings, f"sidecar-{self.agent_id}")
         self._kv = await self._js.key_value(self.settings.heartbeat_bucket)
-        self._reports = ReportPublisher(self._js, self.settings, self.agent_id)
+        self._publisher = Publisher(self._nc)
+        self._reports = ReportPublisher(self._publisher, self.settings, self.agent_id)
         sub = await ensure_dispatch_consumer(
             self._js, self.settings, self.agent_id, self.config.max_concurrency, self._ack_wait_s
         )
@@ -105,6 +108,7 @@ class Sidecar:
         self._background = [
             asyncio.create_task(self._heartbeat_loop(), name="sidecar-heartbeat"),
             asyncio.create_task(self._fetch_loop(sub), name="sidecar-fetch"),
+            asyncio.create_task(self._keep_alive_loop(), name="sidecar-keepalive"),
         ]
 
     async def drain(self, grace_s: float | None = None) -> None:
@@ -117,7 +121,7 @@ class Sidecar:
         if not self._background:
             await self._close()
             return
-        heartbeat, fetch = self._background
+        heartbeat, fetch, keepalive = self._background
         with contextlib.suppress(Exception):
             await self._beat()
         await self._stop_task(fetch, self._fetch_wait_s + 5.0)
@@ -132,6 +136,7 @@ class Sidecar:
             # Aborted runs still report (retryable) and ack; give their executors time to clean up.
             await asyncio.wait(remaining, timeout=30.0)
         await self._stop_task(heartbeat, 0.0)
+        await self._stop_task(keepalive, 0.0)
         try:
             await self._reports.publish(
                 Deregistered(agent_id=self.agent_id, sent_at=utcnow(), session_id=self.session_id),
@@ -189,6 +194,13 @@ class Sidecar:
                 # Missing a beat is survivable; the coordinator allows a window of several.
                 log.warning("heartbeat failed: %s", err)
 
+    async def _keep_alive_loop(self) -> None:
+        # One loop for all runs (not a timer task per run): a third of ack_wait keeps every one alive.
+        while True:
+            await asyncio.sleep(self._ack_wait_s / 3)
+            for run, _task in list(self._runs.values()):
+                await run.keep_alive()
+
     async def _fetch_loop(self, sub: JetStreamContext.PullSubscription) -> None:
         while not self._draining:
             free = self.config.max_concurrency - self.in_flight
@@ -217,7 +229,7 @@ class Sidecar:
             return
         run = TaskRun(
             msg, job, agent_id=self.agent_id, executor=self.executor, reports=self._require_reports(),
-            keepalive_s=self._ack_wait_s / 3, on_chunk=self._live_publisher(job), on_result=self._record,
+            on_chunk=self._live_publisher(job), on_result=self._record,
         )
         if self._draining or run.key in self._runs:
             # Draining: hand it back untouched. Duplicate: a redelivery of a task we are still running; the
@@ -270,6 +282,8 @@ class Sidecar:
                 await self._stop_task(task, 0.0)
         if self._gpus is not None:
             self._gpus.close()
+        if self._publisher is not None:
+            await self._publisher.close()
         if self._nc is not None and not self._nc.is_closed:
             # close, not drain: every publish that matters was already acknowledged, and drain would wait
             # on the pull subscription's undelivered buffer.

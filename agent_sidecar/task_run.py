@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class TaskRun:
-    """Owns one dispatch message until it is acked; `abort()` stops the executor and reports a retryable failure."""
+    """Owns one dispatch message until it is acked; `abort()` stops the executor and reports a retryable failure.
+
+    The sidecar's keep-alive loop calls `keep_alive()` on every run, so a long task is not redelivered."""
 
     def __init__(
         self,
@@ -28,7 +30,6 @@ class TaskRun:
         agent_id: str,
         executor: Executor,
         reports: ReportPublisher,
-        keepalive_s: float,
         on_chunk: OnChunk | None = None,
         on_result: Callable[[ExecutionResult], None] | None = None,
     ) -> None:
@@ -37,7 +38,6 @@ class TaskRun:
         self._agent_id = agent_id
         self._executor = executor
         self._reports = reports
-        self._keepalive_s = keepalive_s
         self._on_chunk = on_chunk
         self._on_result = on_result
         self._exec: asyncio.Task[ExecutionResult] | None = None
@@ -55,23 +55,28 @@ class TaskRun:
             self._exec.cancel()
 
     async def run(self) -> None:
-        keepalive = asyncio.create_task(self._keep_alive())
+        job = self.job
+        # The start report travels while the executor starts; reports of one run still reach JetStream in
+        # order (one connection), and a start report that had to be retried after the final one is an echo.
+        started = asyncio.ensure_future(self._reports.publish(
+            Started(agent_id=self._agent_id, sent_at=utcnow(), task_id=job.task_id, attempt=job.attempt),
+            task_msg_id(job.task_id, job.attempt, "started"),
+        ))
         try:
-            job = self.job
-            await self._reports.publish(
-                Started(agent_id=self._agent_id, sent_at=utcnow(), task_id=job.task_id, attempt=job.attempt),
-                task_msg_id(job.task_id, job.attempt, "started"),
-            )
             result = await self._execute()
-            if self._on_result is not None:
-                self._on_result(result)
-            final = self._final_report(result)
-            kind = "completed" if result.ok else "failed"
+        except BaseException:
+            await cancel_and_wait(started)
+            raise
+        if self._on_result is not None:
+            self._on_result(result)
+        final = self._final_report(result)
+        kind = "completed" if result.ok else "failed"
+        try:
             await self._reports.publish(final, task_msg_id(job.task_id, job.attempt, kind))
-            # Only now: a crash before this line leaves the dispatch unacked, so it is redelivered, not lost.
-            await self._ack()
         finally:
-            await cancel_and_wait(keepalive)
+            await started
+        # Only now: a crash before this line leaves the dispatch unacked, so it is redelivered, not lost.
+        await self._ack()
 
     async def _ack(self) -> None:
         for attempt in range(3):
@@ -114,11 +119,9 @@ class TaskRun:
             error=result.error, retryable=result.retryable, exit_code=result.exit_code, output=result.output,
         )
 
-    async def _keep_alive(self) -> None:
-        # Tells JetStream a long, healthy task is still being worked on, so it is not redelivered meanwhile.
-        while True:
-            await asyncio.sleep(self._keepalive_s)
-            try:
-                await self.msg.in_progress()
-            except Exception as err:
-                log.warning("in-progress ack for %s failed: %s", self.key, err)
+    async def keep_alive(self) -> None:
+        """Tell JetStream this long, healthy task is still being worked on, so it is not redelivered."""
+        try:
+            await self.msg.in_progress()
+        except Exception as err:
+            log.warning("in-progress ack for %s failed: %s", self.key, err)

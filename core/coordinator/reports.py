@@ -1,22 +1,51 @@
-"""Turns agents' reports into events, after checking each against the current assignment (fencing)."""
+"""Turns agents' reports into events, after checking each against the current assignment (fencing).
+
+Task reports come in batches: every task's reports in the batch become one decision, and all the
+decisions of a batch are appended together.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, assert_never
 
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
-from core.coordinator.writer import Writer
+from core.coordinator.writer import Plan, Writer
 from core.domain import agent as agent_domain
 from core.domain import task as task_domain
 from core.domain.task import Task
 from core.errors import StaleReport
 from core.events.agent import AgentRegistered
-from core.messages import AnyReport, Completed, Deregistered, Failed, Registered, Started
+from core.events.task import TaskEvent
+from core.messages import Completed, Deregistered, Failed, Registered, Started
 
 log = logging.getLogger(__name__)
+
+TaskReport = Started | Completed | Failed
+
+
+def task_events(task: Task, report: TaskReport) -> list[TaskEvent]:
+    """What one report means for the task as it stands: its events, none (an echo) or a rejection."""
+    try:
+        match report:
+            case Started():
+                return task_domain.record_start(task, report.agent_id, report.attempt)
+            case Completed():
+                return task_domain.record_completion(task, report.agent_id, report.attempt, report.result)
+            case Failed():
+                return task_domain.record_failure(task, report.agent_id, report.attempt, report.error,
+                                                  report.retryable, report.exit_code, report.output)
+            case _:
+                assert_never(report)
+    except StaleReport as err:
+        kind = _kind(report)
+        if _is_echo(task, report.agent_id, report.attempt, kind):
+            return []  # a redelivered report of something already recorded
+        log.info("rejected: %s", err)
+        return task_domain.reject_report(report.agent_id, report.attempt, kind, str(err))
 
 
 class ReportHandler:
@@ -24,16 +53,34 @@ class ReportHandler:
         self._fleet = fleet
         self._decisions = decisions
         self._writer = writer
-        self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
+        self._agent_handlers: dict[type[Any], Callable[[Any], Any]] = {
             Registered: self._registered,
             Deregistered: self._deregistered,
-            Started: self._started,
-            Completed: self._completed,
-            Failed: self._failed,
         }
 
-    async def handle(self, report: AnyReport) -> None:
-        await self._handlers[type(report)](report)
+    async def handle_agent_report(self, report: Registered | Deregistered) -> None:
+        await self._agent_handlers[type(report)](report)
+
+    async def handle_task_reports(self, by_task: Mapping[str, Sequence[TaskReport]]) -> list[str]:
+        """Record every task's reports (in order); returns the ids whose decision lost a race (redo them)."""
+        for task_id in by_task:
+            await self._decisions.settled(task_id)
+        now = datetime.now(UTC)
+        plans: list[Plan] = []
+        for task_id, reports in by_task.items():
+            entry = self._fleet.tasks.get(task_id)
+            if entry is None:
+                log.warning("reports from %s for unknown task %s: dropped", reports[0].agent_id, task_id)
+                continue
+            state, events = entry.task, []
+            for report in reports:
+                step = task_events(state, report)
+                state = task_domain.after(state, step, now) if step else state
+                events += step
+            if events:
+                plans.append(Plan(task_id, events, entry.last_seq, correlation_id=task_id))
+        stored = await self._writer.decide_many(plans)
+        return [plan.aggregate_id for plan, ok in zip(plans, stored, strict=True) if not ok]
 
     async def _registered(self, r: Registered) -> None:
         await self._decisions.settled(r.agent_id)
@@ -43,45 +90,20 @@ class ReportHandler:
             max_concurrency=r.max_concurrency, executor=r.executor, hardware=r.hardware, version=r.version,
         )
         events = agent_domain.register(entry.agent if entry else None, event)
-        await self._writer.decide(r.agent_id, list(events), entry.last_seq if entry else 0)
+        await self._writer.decide(Plan(r.agent_id, list(events), entry.last_seq if entry else 0))
 
     async def _deregistered(self, r: Deregistered) -> None:
         await self._decisions.settled(r.agent_id)
         entry = self._fleet.agents.get(r.agent_id)
         events = agent_domain.deregister(entry.agent if entry else None, r.session_id, r.reason)
         if entry is not None:
-            await self._writer.decide(r.agent_id, list(events), entry.last_seq)
+            await self._writer.decide(Plan(r.agent_id, list(events), entry.last_seq))
 
-    async def _started(self, r: Started) -> None:
-        await self._task_report(r.task_id, r.agent_id, r.attempt, "started",
-                                lambda t: task_domain.record_start(t, r.agent_id, r.attempt))
 
-    async def _completed(self, r: Completed) -> None:
-        await self._task_report(r.task_id, r.agent_id, r.attempt, "completed",
-                                lambda t: task_domain.record_completion(t, r.agent_id, r.attempt, r.result))
-
-    async def _failed(self, r: Failed) -> None:
-        await self._task_report(
-            r.task_id, r.agent_id, r.attempt, "failed",
-            lambda t: task_domain.record_failure(t, r.agent_id, r.attempt, r.error, r.retryable, r.exit_code, r.output),
-        )
-
-    async def _task_report(
-        self, task_id: str, agent_id: str, attempt: int, kind: str, decide: Callable[[Task], list[Any]]
-    ) -> None:
-        await self._decisions.settled(task_id)
-        entry = self._fleet.tasks.get(task_id)
-        if entry is None:
-            log.warning("%s report from %s for unknown task %s: dropped", kind, agent_id, task_id)
-            return
-        try:
-            events = decide(entry.task)
-        except StaleReport as err:
-            if _is_echo(entry.task, agent_id, attempt, kind):
-                return  # a redelivered report of something already recorded
-            log.info("rejected: %s", err)
-            events = task_domain.reject_report(agent_id, attempt, kind, str(err))
-        await self._writer.decide(task_id, events, entry.last_seq, correlation_id=task_id)
+def _kind(report: TaskReport) -> str:
+    tag = type(report).__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
 
 
 def _is_echo(task: Task, agent_id: str, attempt: int, kind: str) -> bool:

@@ -1,27 +1,32 @@
-"""Moves tasks forward: pending -> queued when dependencies allow, queued -> assigned when a slot frees."""
+"""Moves tasks forward: pending -> queued when dependencies allow, queued -> assigned when a slot frees.
+
+Each wake-up plans every decision it can from the fold (pure), then appends them all at once and
+sends the dispatches of the assignments among them, so a burst of tasks costs a few round trips.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet, requirement_of
-from core.coordinator.writer import Writer
+from core.coordinator.writer import Plan, Writer
 from core.domain import task as task_domain
-from core.domain.placement import choose
+from core.domain.placement import Candidate, choose
 from core.domain.task import TaskStatus
 from core.events.envelope import Envelope
-from core.events.task import TaskCreated, TaskFailed
+from core.events.task import TaskCreated, TaskEvent, TaskFailed
 from core.messages import Dispatch
 from core.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-# Decisions in flight at once; bounds memory and keeps the JetStream publish window sane.
-MAX_IN_FLIGHT = 512
+# Decisions in flight at once: bounds memory and the JetStream publish window.
+MAX_IN_FLIGHT = 4096
 
 
 class Scheduler:
@@ -32,7 +37,7 @@ class Scheduler:
         self._to_check: set[str] = set()
         self._wake = asyncio.Event()
         self._tick = 0
-        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._in_flight = 0
         self._running: set[asyncio.Task[None]] = set()
 
     def note(self, envelope: Envelope[Any]) -> None:
@@ -47,84 +52,120 @@ class Scheduler:
 
     def take_over(self) -> None:
         """After catching up with the log: resume everything in flight."""
+        resend: list[tuple[str, Dispatch]] = []
         for entry in self._fleet.tasks.values():
             task = entry.task
             if task.status is TaskStatus.PENDING:
                 self._to_check.add(task.id)
             elif task.status is TaskStatus.ASSIGNED and task.agent_id:
                 # The dispatch may not have been sent before a crash; its msg id makes a resend harmless.
-                self._spawn(self._writer.dispatch(task.agent_id, _dispatch_of(task)))
+                resend.append((task.agent_id, dispatch_of(task)))
+        if resend:
+            self._spawn(self._writer.dispatch_many(resend), 0)
         self._wake.set()
 
     async def run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self._advance_pending()
-            await self._place()
+            plans: list[Plan] = []
+            assignments: dict[str, str] = {}
+            candidates = self._fleet.candidates()
+            self._advance_pending(plans, assignments, candidates)
+            self._place(plans, assignments, candidates)
+            if plans:
+                self._spawn(self._execute(plans, assignments), len(plans))
 
-    async def _advance_pending(self) -> None:
+    def _room(self, plans: list[Plan]) -> bool:
+        return self._in_flight + len(plans) < MAX_IN_FLIGHT
+
+    def _advance_pending(self, plans: list[Plan], assignments: dict[str, str], candidates: list[Candidate]) -> None:
         checks, self._to_check = self._to_check, set()
-        for task_id in checks:
+        now = datetime.now(UTC)
+        for n, task_id in enumerate(checks):
+            if not self._room(plans):
+                self._to_check.update(list(checks)[n:])  # the rest wait for room; a finished batch wakes us
+                return
             entry = self._fleet.tasks.get(task_id)
             if entry is None or entry.task.status is not TaskStatus.PENDING or self._decisions.is_open(task_id):
                 continue
             ready, failed_dep = self._fleet.pending_ready(task_id)
             if ready:
-                events: list[Any] = task_domain.queue(entry.task)
+                events: list[TaskEvent] = task_domain.queue(entry.task)
+                queued = task_domain.after(entry.task, events, now)
+                need = requirement_of(queued.spec)
+                # Straight to an agent only when nothing is waiting ahead of it for the same kind of slot.
+                agent = None if self._fleet.ready.get(need) else choose(need, candidates)
+                if agent is not None:
+                    events += task_domain.assign(queued, agent.id)
+                    assignments[task_id] = self._reserve(agent)
             elif failed_dep is not None:
                 events = [TaskFailed(attempt=entry.task.attempt, error=f"dependency {failed_dep} did not complete",
                                      reason="dependency_failed")]
             else:
                 continue
-            await self._slots.acquire()
-            self._spawn(self._writer.decide(task_id, events, entry.last_seq, correlation_id=task_id), release=True)
+            plans.append(self._plan(task_id, events, entry.last_seq, assignments.get(task_id)))
 
-    async def _place(self) -> None:
-        candidates = self._fleet.candidates()
+    def _place(self, plans: list[Plan], assignments: dict[str, str], candidates: list[Candidate]) -> None:
         if not candidates:
             return
         for need in list(self._fleet.ready):
-            while (task_id := self._fleet.peek_ready(need)) is not None:
+            while self._room(plans) and (task_id := self._fleet.peek_ready(need)) is not None:
                 agent = choose(need, candidates)
                 if agent is None:
                     break
                 self._fleet.pop_ready(need)
-                if self._decisions.is_open(task_id):
+                entry = self._fleet.tasks[task_id]
+                if self._decisions.is_open(task_id) or task_id in assignments:
                     continue
-                self._tick += 1
-                agent.last_assigned = self._tick
-                self._fleet.reserve(agent.id, +1)
-                await self._slots.acquire()
-                self._spawn(self._assign(task_id, agent.id), release=True)
+                assignments[task_id] = self._reserve(agent)
+                plans.append(self._plan(task_id, task_domain.assign(entry.task, agent.id), entry.last_seq,
+                                        agent.id))
 
-    async def _assign(self, task_id: str, agent_id: str) -> None:
-        entry = self._fleet.tasks[task_id]
-        events = task_domain.assign(entry.task, agent_id)
-        ok = await self._writer.decide(
-            task_id, events, entry.last_seq, correlation_id=task_id,
-            on_settled=lambda: self._fleet.reserve(agent_id, -1),
-        )
-        if not ok:
-            self._requeue(task_id)
-            return
-        await self._writer.dispatch(agent_id, _dispatch_of(entry.task))
+    def _reserve(self, agent: Candidate) -> str:
+        self._tick += 1
+        agent.last_assigned = self._tick
+        self._fleet.reserve(agent.id, +1)
+        return agent.id
+
+    def _plan(self, task_id: str, events: list[TaskEvent], expected_seq: int, agent_id: str | None) -> Plan:
+        release = None if agent_id is None else (lambda: self._fleet.reserve(agent_id, -1))
+        return Plan(task_id, events, expected_seq, correlation_id=task_id, on_settled=release)
+
+    async def _execute(self, plans: list[Plan], assignments: dict[str, str]) -> None:
+        stored = await self._writer.decide_many(plans)
+        jobs: list[tuple[str, Dispatch]] = []
+        for plan, ok in zip(plans, stored, strict=True):
+            agent_id = assignments.get(plan.aggregate_id)
+            if agent_id is None:
+                continue
+            if not ok:
+                self._requeue(plan.aggregate_id)
+                continue
+            # The dispatch is built from the plan, not the fold: its events may not be folded back yet.
+            entry = self._fleet.tasks[plan.aggregate_id]
+            attempt = plan.events[-1].attempt  # type: ignore[attr-defined]
+            jobs.append((agent_id, dispatch_of(entry.task, attempt)))
+        if jobs:
+            await self._writer.dispatch_many(jobs)
 
     def _requeue(self, task_id: str) -> None:
         entry = self._fleet.tasks.get(task_id)
         if entry is not None and entry.task.status is TaskStatus.QUEUED:
             heap = self._fleet.ready.setdefault(requirement_of(entry.task.spec), [])
             heapq.heappush(heap, (-entry.task.spec.priority, entry.last_seq, task_id))
+        elif entry is not None and entry.task.status is TaskStatus.PENDING:
+            self._to_check.add(task_id)
         self._wake.set()
 
-    def _spawn(self, coro: Any, release: bool = False) -> None:
+    def _spawn(self, coro: Any, weight: int) -> None:
+        self._in_flight += weight
         task = asyncio.create_task(coro)
         self._running.add(task)
 
         def done(t: asyncio.Task[None]) -> None:
             self._running.discard(t)
-            if release:
-                self._slots.release()
+            self._in_flight -= weight
             if not t.cancelled() and t.exception() is not None:
                 log.error("scheduler decision failed", exc_info=t.exception())
             self._wake.set()
@@ -135,9 +176,10 @@ class Scheduler:
         await cancel_and_wait(*self._running)
 
 
-def _dispatch_of(task: task_domain.Task) -> Dispatch:
+def dispatch_of(task: task_domain.Task, attempt: int | None = None) -> Dispatch:
     spec = task.spec
     return Dispatch(
-        task_id=task.id, attempt=task.attempt, title=spec.title, prompt=spec.prompt, model=spec.model,
-        capabilities=list(spec.capabilities), payload=spec.payload, timeout_s=spec.timeout_s,
+        task_id=task.id, attempt=task.attempt if attempt is None else attempt, title=spec.title,
+        prompt=spec.prompt, model=spec.model, capabilities=list(spec.capabilities), payload=spec.payload,
+        timeout_s=spec.timeout_s,
     )

@@ -20,11 +20,12 @@ from core.coordinator.scheduler import Scheduler
 from core.coordinator.writer import Writer
 from core.events.codec import decode_envelope
 from core.events.envelope import Recorded
-from core.messages import heartbeat_decoder, report_decoder
+from core.messages import Deregistered, Registered, heartbeat_decoder, report_decoder
 from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from core.store.publisher import Publisher
 from core.store.pull import fetch_ready
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ class Coordinator:
         self.nc, self.js = nc, js
         self.fleet = Fleet()
         self.decisions = Decisions()
-        self.writer = Writer(EventStore(nc, js, settings), js, settings, self.decisions)
+        self.publisher = Publisher(nc)
+        self.writer = Writer(EventStore(nc, js, settings, self.publisher), self.publisher, settings, self.decisions)
         self.scheduler = Scheduler(self.fleet, self.decisions, self.writer)
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
         self.caught_up = asyncio.Event()
@@ -103,21 +105,26 @@ class Coordinator:
                 await self._handle_reports(msgs)
 
     async def _handle_reports(self, msgs: list[Msg]) -> None:
-        # Reports of one task are handled in order; different tasks concurrently.
-        groups: dict[str, list[tuple[Msg, Any]]] = {}
+        # Agent reports one by one (rare); task reports as one batch, each task's in arrival order.
+        by_task: dict[str, list[Any]] = {}
+        task_msgs: dict[str, list[Msg]] = {}
         for msg in msgs:
             report = self._decode_report(msg)
             if report is None:
                 await msg.term()
-                continue
-            key = getattr(report, "task_id", None) or report.agent_id
-            groups.setdefault(key, []).append((msg, report))
-        await asyncio.gather(*(self._handle_group(g) for g in groups.values()))
-
-    async def _handle_group(self, group: list[tuple[Msg, Any]]) -> None:
-        for msg, report in group:
-            await self.reports.handle(report)
-            await msg.ack()
+            elif isinstance(report, Registered | Deregistered):
+                await self.reports.handle_agent_report(report)
+                await msg.ack()
+            else:
+                by_task.setdefault(report.task_id, []).append(report)
+                task_msgs.setdefault(report.task_id, []).append(msg)
+        if not by_task:
+            return
+        lost = set(await self.reports.handle_task_reports(by_task))
+        for task_id, held in task_msgs.items():
+            for msg in held:
+                # A decision that lost a race is redone from a fresher fold when the report comes back.
+                await (msg.nak(delay=0.05) if task_id in lost else msg.ack())
 
     def _decode_report(self, msg: Msg) -> Any:
         try:
@@ -157,6 +164,7 @@ class Coordinator:
     async def stop(self) -> None:
         await cancel_and_wait(*self._tasks)
         await self.scheduler.close()
+        await self.publisher.close()
 
 
 async def run_coordinator(settings: Settings, stop: asyncio.Event) -> None:

@@ -1,15 +1,16 @@
-"""Appends the coordinator's decisions and publishes dispatch messages, retrying only transient errors."""
+"""Appends the coordinator's decisions and publishes dispatch messages, pipelined, retrying only transient errors."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
-from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
 
 from core.coordinator.decisions import Decisions
 from core.errors import ConcurrencyError
@@ -18,78 +19,118 @@ from core.ids import uuid7
 from core.messages import Dispatch, dispatch_encoder
 from core.settings import Settings
 from core.store.event_store import EventStore
+from core.store.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
 ACTOR = "coordinator"
 TRANSIENT = (nats.errors.TimeoutError, nats.errors.ConnectionClosedError, nats.errors.NoRespondersError,
-             asyncio.TimeoutError)
+             ServiceUnavailableError, asyncio.TimeoutError)
 RETRIES = 20
 
 
+@dataclass(slots=True)
+class Plan:
+    """One decision: events for one aggregate, appended only if its last seq is still `expected_seq`."""
+
+    aggregate_id: str
+    events: Sequence[EventData]
+    expected_seq: int
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    # Runs when the decision's events are folded back (or the append failed): e.g. release a reserved slot.
+    on_settled: Callable[[], None] | None = None
+
+
 class Writer:
-    def __init__(self, store: EventStore, js: JetStreamContext, settings: Settings, decisions: Decisions) -> None:
+    def __init__(self, store: EventStore, publisher: Publisher, settings: Settings, decisions: Decisions) -> None:
         self._store = store
-        self._js = js
+        self._publisher = publisher
         self._settings = settings
         self._decisions = decisions
 
-    async def decide(
-        self,
-        aggregate_id: str,
-        events: Sequence[EventData],
-        expected_seq: int,
-        *,
-        causation_id: str | None = None,
-        correlation_id: str | None = None,
-        on_settled: Callable[[], None] | None = None,
-    ) -> bool:
+    async def decide(self, plan: Plan) -> bool:
         """Append one decision; False if another writer got there first (the fold will show what happened)."""
-        if not events:
-            return True
-        now = datetime.now(UTC)
-        envelopes = [
-            new_envelope(e, event_id=uuid7(), aggregate_id=aggregate_id, occurred_at=now, actor=ACTOR,
-                         correlation_id=correlation_id, causation_id=causation_id)
-            for e in events
-        ]
-        self._decisions.begin(aggregate_id, envelopes, on_settled)
-        try:
-            await self._append_retrying(envelopes, expected_seq)
-            return True
-        except ConcurrencyError as err:
-            log.info("decision on %s lost a race (%s); will decide again from the log", aggregate_id, err)
-            self._decisions.abandon(aggregate_id)
-            return False
-        except BaseException:
-            self._decisions.abandon(aggregate_id)
-            raise
+        return (await self.decide_many([plan]))[0]
 
-    async def _append_retrying(self, envelopes: list[Any], expected_seq: int) -> int:
+    async def decide_many(self, plans: Sequence[Plan]) -> list[bool]:
+        """Append many decisions with their publishes in flight together; per plan, whether it was stored.
+
+        Each aggregate stays locked (see Decisions) until its events come back through the fold.
+        """
+        now = datetime.now(UTC)
+        batches: list[tuple[list[Any], int]] = []
+        for plan in plans:
+            envelopes = [
+                new_envelope(e, event_id=uuid7(), aggregate_id=plan.aggregate_id, occurred_at=now, actor=ACTOR,
+                             correlation_id=plan.correlation_id, causation_id=plan.causation_id)
+                for e in plan.events
+            ]
+            self._decisions.begin(plan.aggregate_id, envelopes, plan.on_settled)
+            batches.append((envelopes, plan.expected_seq))
+        stored = [False] * len(plans)
+        todo = [i for i, plan in enumerate(plans) if plan.events]
+        for i, plan in enumerate(plans):
+            if not plan.events:
+                stored[i] = True
+                self._decisions.abandon(plan.aggregate_id)
+        try:
+            await self._append_retrying(plans, batches, todo, stored)
+        except BaseException:
+            for i in todo:
+                if not stored[i]:
+                    self._decisions.abandon(plans[i].aggregate_id)
+            raise
+        return stored
+
+    async def _append_retrying(
+        self, plans: Sequence[Plan], batches: list[tuple[list[Any], int]], todo: list[int], stored: list[bool]
+    ) -> None:
         delay = 0.05
         for attempt in range(RETRIES):
-            try:
-                # Same envelopes (same ids) on every try: Nats-Msg-Id makes a retried append a no-op.
-                return await self._store.append(envelopes, expected_seq)
-            except TRANSIENT as err:
-                if attempt == RETRIES - 1:
-                    raise
-                log.warning("append failed (%s), retrying in %.2fs", err, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-        raise AssertionError("unreachable")
+            # Same envelopes (same ids) on every try: Nats-Msg-Id makes a retried append a no-op.
+            results = await self._store.append_many([batches[i] for i in todo])
+            retry: list[int] = []
+            for i, result in zip(todo, results, strict=True):
+                if isinstance(result, int):
+                    stored[i] = True
+                elif isinstance(result, ConcurrencyError):
+                    log.info("decision on %s lost a race (%s); will decide again from the log",
+                             plans[i].aggregate_id, result)
+                    self._decisions.abandon(plans[i].aggregate_id)
+                elif isinstance(result, TRANSIENT) and attempt < RETRIES - 1:
+                    retry.append(i)
+                else:
+                    raise result
+            if not retry:
+                return
+            todo = retry
+            log.warning("%d appends failed transiently, retrying in %.2fs", len(todo), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def dispatch(self, agent_id: str, job: Dispatch) -> None:
-        """Send an assignment to its agent; the msg id makes a re-dispatch after a restart a no-op."""
-        subject = self._settings.dispatch_subject(agent_id)
-        headers = {"Nats-Msg-Id": f"{job.task_id}:{job.attempt}"}
-        payload = dispatch_encoder.encode(job)
+        await self.dispatch_many([(agent_id, job)])
+
+    async def dispatch_many(self, jobs: Sequence[tuple[str, Dispatch]]) -> None:
+        """Send assignments to their agents; the msg id makes a re-dispatch after a restart a no-op."""
+        todo = list(jobs)
         delay = 0.05
-        while True:
-            try:
-                await self._js.publish(subject, payload, headers=headers)
-                return
-            except TRANSIENT as err:
-                log.warning("dispatch of %s to %s failed (%s), retrying", job.task_id, agent_id, err)
+        while todo:
+            sent = []
+            for agent_id, job in todo:
+                subject = self._settings.dispatch_subject(agent_id)
+                headers = {"Nats-Msg-Id": f"{job.task_id}:{job.attempt}"}
+                sent.append(((agent_id, job), await self._publisher.submit(subject, dispatch_encoder.encode(job),
+                                                                             headers)))
+            retry = []
+            for item, future in sent:
+                try:
+                    await future
+                except TRANSIENT as err:
+                    log.warning("dispatch of %s to %s failed (%s), retrying", item[1].task_id, item[0], err)
+                    retry.append(item)
+            todo = retry
+            if todo:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)

@@ -62,6 +62,18 @@ def evolve(state: Task | None, envelope: Envelope[Any]) -> Task:
         if not isinstance(event, TaskCreated):
             raise DomainError(f"task {envelope.aggregate_id}: history must start with task.created.v1, not {envelope.type}")
         return Task(id=envelope.aggregate_id, spec=event, status=TaskStatus.PENDING, created_at=at, updated_at=at)
+    return _apply(state, event, at)
+
+
+def after(state: Task, events: list[TaskEvent], at: datetime) -> Task:
+    """A copy of `state` with `events` applied: one decision can chain steps (queue, then assign)."""
+    state = msgspec.structs.replace(state)
+    for event in events:
+        state = _apply(state, event, at)
+    return state
+
+
+def _apply(state: Task, event: TaskEvent, at: datetime) -> Task:
     state.updated_at = at
     match event:
         case TaskCreated():
