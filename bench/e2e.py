@@ -1,89 +1,174 @@
-"""End to end: no-op tasks submitted over HTTP until `completed` in the read model; throughput and latency."""
+"""End to end: no-op tasks submitted over HTTP until `completed` in the read model; throughput and latency.
+
+Throughput: N tasks through `POST /api/tasks/batch`, clock stopped when the last is `completed` in
+PostgreSQL. Latency: single `POST /api/tasks` paced at a steady rate; dispatch = the task's
+`task.created.v1` (gateway accepted it) to its `task.started.v1` `reported_at` (the sidecar started the
+executor), both read from the event log; completion = the 201 arriving at the client to the row being
+seen `completed` by a poller of the read model.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+import nats
 
 from bench.stack import BenchStack
+from core.events.codec import decode_envelope
+from core.events.task import TaskCreated, TaskStarted
+from core.settings import Settings
 from core.tokens import issue_token
 
+BATCH = 500
 
-async def _submit(client: httpx.AsyncClient, n: int, concurrency: int, rate: float | None) -> list[str]:
+
+def _task(i: int) -> dict[str, Any]:
+    return {"title": "noop", "prompt": str(i), "capabilities": ["echo"]}
+
+
+async def _submit_batches(client: httpx.AsyncClient, n: int, concurrency: int = 4) -> list[str]:
     ids: list[str] = []
+    chunks = [range(s, min(s + BATCH, n)) for s in range(0, n, BATCH)]
     sem = asyncio.Semaphore(concurrency)
+
+    async def one(chunk: range) -> None:
+        async with sem:
+            r = await client.post("/api/tasks/batch", json={"tasks": [_task(i) for i in chunk]})
+            r.raise_for_status()
+            ids.extend(item["id"] for item in r.json()["items"])
+
+    await asyncio.gather(*(one(c) for c in chunks))
+    return ids
+
+
+async def _wait_completed(pool: asyncpg.Pool, ids: list[str], timeout: float = 900) -> float:
+    deadline = time.perf_counter() + timeout
+    while True:
+        done = await pool.fetchval("SELECT count(*) FROM tasks WHERE status = 'completed' AND id = ANY($1::text[])",
+                                   ids)
+        if done == len(ids):
+            return time.perf_counter()
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{done}/{len(ids)} completed")
+        await asyncio.sleep(0.01)
+
+
+class _CompletionWatch:
+    """Polls the read model for accepted tasks and notes when each is first seen completed."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.accepted: dict[str, float] = {}
+        self.seen: dict[str, float] = {}
+        self.closing = False
+
+    async def run(self) -> None:
+        while not self.closing or len(self.seen) < len(self.accepted):
+            waiting = [i for i in self.accepted if i not in self.seen]
+            if waiting:
+                rows = await self.pool.fetch(
+                    "SELECT id FROM tasks WHERE status = 'completed' AND id = ANY($1::text[])", waiting)
+                now = time.perf_counter()
+                for row in rows:
+                    self.seen[row["id"]] = now
+            await asyncio.sleep(0.002)
+
+
+async def _paced(client: httpx.AsyncClient, watch: _CompletionWatch, n: int, rate: float) -> list[str]:
+    ids: list[str] = []
     start = time.perf_counter()
 
     async def one(i: int) -> None:
-        if rate is not None:
-            # Paced: task i is due at i / rate seconds after the start.
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        async with sem:
-            r = await client.post("/api/tasks", json={"title": "noop", "prompt": str(i), "capabilities": ["echo"]})
-            r.raise_for_status()
-            ids.append(r.json()["id"])
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        r = await client.post("/api/tasks", json=_task(i))
+        r.raise_for_status()
+        task_id = r.json()["id"]
+        watch.accepted[task_id] = time.perf_counter()
+        ids.append(task_id)
 
     await asyncio.gather(*(one(i) for i in range(n)))
     return ids
 
 
-async def _wait_completed(conn: asyncpg.Connection, ids: list[str], timeout: float = 600) -> float:
-    deadline = time.perf_counter() + timeout
-    while True:
-        done = await conn.fetchval("SELECT count(*) FROM tasks WHERE status = 'completed' AND id = ANY($1::text[])", ids)
-        if done == len(ids):
-            return time.perf_counter()
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"{done}/{len(ids)} completed")
-        await asyncio.sleep(0.02)
+async def _dispatch_latencies(settings: Settings, ids: set[str]) -> list[float]:
+    """created.occurred_at -> started.reported_at per task, in ms, from the event log."""
+    nc = await nats.connect(settings.nats_url)
+    js = nc.jetstream()
+    last = (await js.stream_info(settings.events_stream)).state.last_seq
+    created: dict[str, datetime] = {}
+    started: dict[str, datetime] = {}
+    sub = await js.subscribe(f"{settings.prefix}.events.task.>", ordered_consumer=True,
+                             pending_msgs_limit=-1, pending_bytes_limit=-1)
+    async for msg in sub.messages:
+        env = decode_envelope(msg.data)
+        if env.aggregate_id in ids:
+            if isinstance(env.data, TaskCreated):
+                created[env.aggregate_id] = env.occurred_at
+            elif isinstance(env.data, TaskStarted) and env.data.reported_at is not None:
+                started[env.aggregate_id] = env.data.reported_at
+        if msg.metadata.sequence.stream >= last:
+            break
+    await nc.close()
+    return [(started[i] - created[i]).total_seconds() * 1000 for i in ids if i in started and i in created]
 
 
-async def _latencies(conn: asyncpg.Connection, ids: list[str]) -> dict[str, float]:
-    row = await conn.fetchrow(
-        """SELECT
-             percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)) AS d50,
-             percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)) AS d99,
-             percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) AS c50,
-             percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) AS c99
-           FROM tasks WHERE id = ANY($1::text[])""", ids)
-    return {k: float(v) * 1000 for k, v in dict(row).items()}
+def _pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else values[0]
 
 
-async def run(n: int, paced_n: int, rate: float) -> dict[str, Any]:
+async def run(quick: bool) -> dict[str, float]:
+    n, rate, paced_s = (2000, 500.0, 4.0) if quick else (20_000, 500.0, 10.0)
     stack = BenchStack()
     settings = await stack.start()
     try:
         token = issue_token(settings.jwt_secret, role="developer", subject="bench", now=datetime.now(UTC),
                             ttl=timedelta(hours=2))
-        conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": settings.db_schema})
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2,
+                                         server_settings={"search_path": settings.db_schema})
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         async with httpx.AsyncClient(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {token}"},
-                                     timeout=60, limits=limits) as client:
-            await _wait_completed(conn, await _submit(client, 50, 16, None))  # warm-up
+                                     timeout=120, limits=limits) as client:
+            await _wait_completed(pool, await _submit_batches(client, 1000))  # warm-up
             t0 = time.perf_counter()
-            ids = await _submit(client, n, 64, None)
+            ids = await _submit_batches(client, n)
             submitted = time.perf_counter()
-            t1 = await _wait_completed(conn, ids)
-            paced = await _submit(client, paced_n, 64, rate)
-            await _wait_completed(conn, paced)
-            lat = await _latencies(conn, paced)
-        await conn.close()
+            t1 = await _wait_completed(pool, ids)
+
+            watch = _CompletionWatch(pool)
+            watcher = asyncio.create_task(watch.run())
+            paced = await _paced(client, watch, int(rate * paced_s), rate)
+            watch.closing = True
+            await asyncio.wait_for(watcher, 120)
+        await pool.close()
+        dispatch = await _dispatch_latencies(settings, set(paced))
+        complete = [(watch.seen[i] - watch.accepted[i]) * 1000 for i in paced]
         return {
             "e2e_tasks": n,
             "e2e_tasks_per_s": n / (t1 - t0),
             "e2e_submit_per_s": n / (submitted - t0),
             "paced_rate_per_s": rate,
-            "dispatch_p50_ms": lat["d50"],
-            "dispatch_p99_ms": lat["d99"],
-            "complete_event_p50_ms": lat["c50"],
-            "complete_event_p99_ms": lat["c99"],
+            "dispatch_p50_ms": _pct(dispatch, 0.5),
+            "dispatch_p99_ms": _pct(dispatch, 0.99),
+            "complete_p50_ms": _pct(complete, 0.5),
+            "complete_p99_ms": _pct(complete, 0.99),
         }
     finally:
         stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.e2e")
+    parser.add_argument("--quick", action="store_true")
+    for key, value in asyncio.run(run(parser.parse_args().quick)).items():
+        print(f"{key}: {value:,.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,7 @@ def task_events(task: Task, report: TaskReport) -> list[TaskEvent]:
     try:
         match report:
             case Started():
-                return task_domain.record_start(task, report.agent_id, report.attempt)
+                return task_domain.record_start(task, report.agent_id, report.attempt, report.sent_at)
             case Completed():
                 return task_domain.record_completion(task, report.agent_id, report.attempt, report.result)
             case Failed():

@@ -126,11 +126,11 @@ def _check_fence(state: Task, agent_id: str, attempt: int, report: str) -> None:
         )
 
 
-def record_start(state: Task, agent_id: str, attempt: int) -> list[TaskEvent]:
+def record_start(state: Task, agent_id: str, attempt: int, reported_at: datetime | None = None) -> list[TaskEvent]:
     _check_fence(state, agent_id, attempt, "started")
     if state.status is TaskStatus.RUNNING:
         return []  # a redelivered start report: already recorded
-    return [TaskStarted(agent_id=agent_id, attempt=attempt)]
+    return [TaskStarted(agent_id=agent_id, attempt=attempt, reported_at=reported_at)]
 
 
 def record_completion(state: Task, agent_id: str, attempt: int, result: TaskResult) -> list[TaskEvent]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -45,6 +46,8 @@ class TaskStarted(TaskEventData, frozen=True, kw_only=True):
     TYPE = "task.started.v1"
     agent_id: str
     attempt: int
+    # When the agent says its executor started (its clock); absent when only the final report arrived.
+    reported_at: datetime | None = None
 
 
 class TaskResult(msgspec.Struct, frozen=True, kw_only=True):
