@@ -14,9 +14,16 @@ from nats.js import JetStreamContext
 from core.runtime import cancel_and_wait
 from core.settings import Settings
 from projections.db import projection_lock_key
+from projections.folding import Folder
 from projections.reader import ConsumerLost, StreamReader
-from projections.rows import fold_batch
-from projections.writer import read_checkpoint, save_checkpoint, write_changes
+from projections.rows import BatchChanges
+from projections.writer import (
+    CHECKPOINT_MOVED,
+    begin_batch_sql,
+    commit_batch_sql,
+    read_checkpoint,
+    write_changes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +42,8 @@ class Projector:
     """Projects the events stream into the read models of `schema` (default: settings.db_schema).
 
     `checkpoint` is the last stream sequence committed to PostgreSQL. Every batch takes the schema's
-    advisory lock and re-reads the checkpoint inside its transaction: if it is not what this projector
-    last wrote, the batch is abandoned and reading restarts from the stored checkpoint. That is how a
+    advisory lock and moves the stored checkpoint on only from what this projector last wrote: if it is
+    anything else, the batch rolls back and reading restarts from the stored checkpoint. That is how a
     rebuild's swap (which takes the same lock) and a second projector instance are both made harmless.
     """
 
@@ -55,7 +62,7 @@ class Projector:
         self._settings, self._pool, self._nc, self._js = settings, pool, nc, js
         self.schema = schema or settings.db_schema
         self.name = name
-        self._lock_key = projection_lock_key(self.schema)
+        self._begin_sql = begin_batch_sql(projection_lock_key(self.schema))
         self._batch_max = batch_max
         self._on_batch = on_batch
         self.checkpoint = 0
@@ -91,15 +98,18 @@ class Projector:
                 self._nc, self._js, self._settings.events_stream, f"{self._settings.prefix}.events.>",
                 self.checkpoint + 1, high_water=2 * self._batch_max,
             )
+            folder = Folder(reader, self.checkpoint, self._batch_max)
             reader_task = asyncio.create_task(reader.run())
+            folder_task = asyncio.create_task(folder.run())
             stop_task = asyncio.create_task(stop.wait())
             # Either ends a waiting take(): on stop to drain, on a reader failure to surface it.
             reader_task.add_done_callback(lambda _: reader.close())
             stop_task.add_done_callback(lambda _: reader.close())
             try:
                 while True:
-                    batch = await reader.take(self._batch_max)
-                    if not batch:
+                    batch = await folder.take()
+                    if batch is None:
+                        folder_task.result()  # re-raises a failure to fold
                         if reader_task.done() and not stop.is_set():
                             reader_task.result()  # re-raises why the reader stopped
                         return
@@ -107,24 +117,22 @@ class Projector:
                     if until_seq is not None and self.checkpoint >= until_seq:
                         return
             finally:
-                await cancel_and_wait(reader_task, stop_task)
+                await cancel_and_wait(reader_task, folder_task, stop_task)
 
-    async def _apply(self, conn: asyncpg.Connection, batch: list[tuple[int, bytes]]) -> None:
-        if batch[0][0] <= self.checkpoint:
-            # Already applied (redelivery after a restart): a no-op.
-            batch = [m for m in batch if m[0] > self.checkpoint]
-            if not batch:
-                return
-        last = batch[-1][0]
-        changes = fold_batch(batch)
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
-            stored = await read_checkpoint(conn, self.name)
-            if stored != self.checkpoint:
-                raise CheckpointMoved(f"checkpoint is {stored}, this projector expected {self.checkpoint}")
-            await write_changes(conn, changes)
-            await save_checkpoint(conn, self.name, last)
-        self.checkpoint = last
-        self.events_applied += len(batch)
+    async def _apply(self, conn: asyncpg.Connection, batch: BatchChanges) -> None:
+        # Three round trips for a live batch: BEGIN with the lock, the rows, checkpoint with COMMIT.
+        await conn.execute(self._begin_sql)
+        try:
+            await write_changes(conn, batch)
+            await conn.execute(commit_batch_sql(self.name, self.checkpoint, batch.last_seq))
+        except BaseException as err:
+            if not conn.is_closed():
+                with suppress(Exception):
+                    await conn.execute("ROLLBACK")
+            if isinstance(err, asyncpg.PostgresError) and err.sqlstate == CHECKPOINT_MOVED:
+                raise CheckpointMoved(f"{err}; this projector is at {self.checkpoint}") from err
+            raise
+        self.checkpoint = batch.last_seq
+        self.events_applied += batch.events
         if self._on_batch is not None:
-            self._on_batch(last, len(batch))
+            self._on_batch(batch.last_seq, batch.events)

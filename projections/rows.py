@@ -1,4 +1,4 @@
-"""In-memory fold of one batch: events become per-row changes (full new rows or patches of existing ones)."""
+"""In-memory fold of a batch: events become per-row changes (full new rows or patches of existing ones)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import msgspec
 
 from core.domain.task import TaskStatus
 from core.events.agent import AgentDeregistered, AgentRegistered
-from core.events.codec import UnknownEventType, decode_envelope
-from core.events.envelope import Envelope
+from core.events.codec import DECODERS
 from core.events.task import (
     TaskAssigned,
     TaskCompleted,
@@ -26,6 +25,9 @@ from core.events.task import (
 
 log = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
+# Plain strings: an enum's .value is a property lookup, paid per event.
+_PENDING, _QUEUED, _ASSIGNED = TaskStatus.PENDING.value, TaskStatus.QUEUED.value, TaskStatus.ASSIGNED.value
+_RUNNING, _COMPLETED, _FAILED = TaskStatus.RUNNING.value, TaskStatus.COMPLETED.value, TaskStatus.FAILED.value
 
 
 class TaskChange:
@@ -72,23 +74,40 @@ class AgentChange:
 
 
 class BatchChanges:
+    """One batch's row changes; `events` were folded in, up to stream sequence `last_seq`."""
+
     def __init__(self) -> None:
         self.tasks: dict[str, TaskChange] = {}
         self.agents: dict[str, AgentChange] = {}
         self.skipped = 0
+        self.events = 0
+        self.last_seq = 0
 
 
-def _task_created(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+class _Head(msgspec.Struct, frozen=True):
+    """The envelope fields the read models use: ids and causality are skipped, and no Envelope is built."""
+
+    type: str
+    aggregate_id: str
+    occurred_at: datetime
+    actor: str
+    data: msgspec.Raw
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+
+
+def _task_created(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     if env.aggregate_id in ch.tasks:
         log.warning("task %s: created again at seq %d; ignored", env.aggregate_id, seq)
         return
     row = TaskChange(env.aggregate_id, seq, env.occurred_at)
-    row.spec, row.created_by, row.created_at = env.data, env.actor, env.occurred_at
-    row.status, row.attempt = TaskStatus.PENDING.value, 0
+    row.spec, row.created_by, row.created_at = e, env.actor, env.occurred_at
+    row.status, row.attempt = _PENDING, 0
     ch.tasks[env.aggregate_id] = row
 
 
-def _task_row(ch: BatchChanges, seq: int, env: Envelope[Any]) -> TaskChange:
+def _task_row(ch: BatchChanges, seq: int, env: _Head) -> TaskChange:
     row = ch.tasks.get(env.aggregate_id)
     if row is None:
         row = ch.tasks[env.aggregate_id] = TaskChange(env.aggregate_id, seq, env.occurred_at)
@@ -96,56 +115,56 @@ def _task_row(ch: BatchChanges, seq: int, env: Envelope[Any]) -> TaskChange:
     return row
 
 
-def _task_queued(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
-    row, e = _task_row(ch, seq, env), env.data
-    row.status, row.attempt, row.queued_at = TaskStatus.QUEUED.value, e.attempt, env.occurred_at
+def _task_queued(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.attempt, row.queued_at = _QUEUED, e.attempt, env.occurred_at
     row.agent_id, row.agent_set = None, True
 
 
-def _task_assigned(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
-    row, e = _task_row(ch, seq, env), env.data
-    row.status, row.attempt, row.assigned_at = TaskStatus.ASSIGNED.value, e.attempt, env.occurred_at
+def _task_assigned(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.attempt, row.assigned_at = _ASSIGNED, e.attempt, env.occurred_at
     row.agent_id, row.agent_set = e.agent_id, True
 
 
-def _task_started(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+def _task_started(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row = _task_row(ch, seq, env)
-    row.status, row.started_at = TaskStatus.RUNNING.value, env.occurred_at
+    row.status, row.started_at = _RUNNING, env.occurred_at
 
 
-def _task_completed(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
-    row, e = _task_row(ch, seq, env), env.data
-    row.status, row.finished_at = TaskStatus.COMPLETED.value, env.occurred_at
+def _task_completed(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.finished_at = _COMPLETED, env.occurred_at
     row.result = _json.encode(e.result).decode()
     row.error, row.error_set = None, True
 
 
-def _task_failed(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
-    row, e = _task_row(ch, seq, env), env.data
-    row.status, row.finished_at = TaskStatus.FAILED.value, env.occurred_at
+def _task_failed(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.finished_at = _FAILED, env.occurred_at
     row.error, row.error_set = e.error, True
     # What the executor said is kept beside the error, in the result's shape.
     row.result = _json.encode(TaskResult(output=e.output, exit_code=e.exit_code)).decode()
 
 
-def _task_touched(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+def _task_touched(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     _task_row(ch, seq, env)
 
 
-def _agent_registered(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+def _agent_registered(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row = AgentChange(env.aggregate_id, seq, env.occurred_at)
-    row.registered, row.status = env.data, "online"
+    row.registered, row.status = e, "online"
     ch.agents[env.aggregate_id] = row
 
 
-def _agent_deregistered(ch: BatchChanges, seq: int, env: Envelope[Any]) -> None:
+def _agent_deregistered(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row = ch.agents.get(env.aggregate_id)
     if row is None:
         row = ch.agents[env.aggregate_id] = AgentChange(env.aggregate_id, seq, env.occurred_at)
     row.status, row.updated_at, row.last_seq = "offline", env.occurred_at, seq
 
 
-Handler = Callable[[BatchChanges, int, Envelope[Any]], None]
+Handler = Callable[[BatchChanges, int, _Head, Any], None]
 HANDLERS: dict[str, Handler] = {
     TaskCreated.TYPE: _task_created,
     TaskQueued.TYPE: _task_queued,
@@ -161,30 +180,46 @@ HANDLERS: dict[str, Handler] = {
 _warned: set[str] = set()
 
 
+# Per type the read models know: its payload decoder (core's, so payloads are validated as everywhere) and handler.
+_FOLDS = {tag: (DECODERS[tag], handler) for tag, handler in HANDLERS.items()}
+
+
 def fold_batch(messages: list[tuple[int, bytes]]) -> BatchChanges:
     """Fold (seq, raw envelope) pairs, in stream order, into one change per row."""
     ch = BatchChanges()
-    handlers = HANDLERS
+    fold_into(ch, messages)
+    return ch
+
+
+def fold_into(ch: BatchChanges, messages: list[tuple[int, bytes]]) -> None:
+    """Fold more messages, following the ones already in `ch`."""
+    folds = _FOLDS
     for seq, raw in messages:
         try:
-            env = decode_envelope(raw)
-        except UnknownEventType as err:
-            # Written by a newer version: skip it rather than stop the read models.
-            _warn_once(str(err), "seq %d: %s; skipped", seq, err)
-            ch.skipped += 1
-            continue
+            env = _head_decoder.decode(raw)
+            fold = folds.get(env.type)
+            if fold is None:
+                _skip_unknown(ch, seq, env.type)
+                continue
+            data = fold[0].decode(env.data)
         except msgspec.DecodeError as err:
             # A corrupt record can never become valid: record it loudly and move on.
             log.error("seq %d: undecodable event (%s); skipped", seq, err)
             ch.skipped += 1
             continue
-        handler = handlers.get(env.type)
-        if handler is None:
-            _warn_once(env.type, "seq %d: no read model for %s; skipped", seq, env.type)
-            ch.skipped += 1
-            continue
-        handler(ch, seq, env)
-    return ch
+        fold[1](ch, seq, env, data)
+    if messages:
+        ch.events += len(messages)
+        ch.last_seq = messages[-1][0]
+
+
+def _skip_unknown(ch: BatchChanges, seq: int, tag: str) -> None:
+    ch.skipped += 1
+    if tag in DECODERS:
+        _warn_once(tag, "seq %d: no read model for %s; skipped", seq, tag)
+    else:
+        # Written by a newer version: skip it rather than stop the read models.
+        _warn_once(tag, "seq %d: unknown event type %r; skipped", seq, tag)
 
 
 def _warn_once(key: str, msg: str, *args: object) -> None:

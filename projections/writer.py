@@ -85,10 +85,8 @@ UPDATE_AGENT = """
 UPDATE agents SET status = $2, updated_at = $3, last_seq = $4 WHERE id = $1 AND last_seq < $4
 """
 
-SAVE_CHECKPOINT = """
-INSERT INTO projection_checkpoints (name, seq, updated_at) VALUES ($1, $2, now())
-ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, updated_at = now()
-"""
+# Raised by advance_checkpoint() (migration 002) when the stored checkpoint is not the expected one.
+CHECKPOINT_MOVED = "HP409"
 
 
 def _dumps(value: Any) -> str:
@@ -174,8 +172,16 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
         await conn.executemany(UPDATE_AGENT, updates)
 
 
-async def save_checkpoint(conn: asyncpg.Connection, name: str, seq: int) -> None:
-    await conn.execute(SAVE_CHECKPOINT, name, seq)
+def begin_batch_sql(lock_key: int) -> str:
+    """BEGIN and the schema's projection lock, in one round trip (a simple query may hold several)."""
+    return f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key)})"
+
+
+def commit_batch_sql(name: str, expected: int, seq: int) -> str:
+    """The checkpoint moved from `expected` to `seq`, then COMMIT, in one round trip; if the checkpoint is
+    not at `expected` the function raises CHECKPOINT_MOVED and the COMMIT is never run."""
+    literal = "'" + name.replace("'", "''") + "'"
+    return f"SELECT advance_checkpoint({literal}, {int(expected)}, {int(seq)}); COMMIT"
 
 
 async def read_checkpoint(conn: asyncpg.Connection, name: str) -> int:
