@@ -138,7 +138,7 @@ async def _replay(services: Services, task_id: str, digest: str) -> Created:
             f"{IDEMPOTENCY_HEADER} was already used for task {task_id} with a different request body; "
             "use a new key for a new task"
         )
-    view = await readmodel.get_task(services.pool, task_id) or view_from_history(history)
+    view = await services.tasks.get(task_id) or view_from_history(history)
     assert view is not None  # history is non-empty and starts with TaskCreated
     return Created(view, replayed=True)
 

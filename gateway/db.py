@@ -19,8 +19,17 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
+    """Pool reset hook: the gateway never changes session state (no SET, LISTEN, advisory locks, cursors).
+
+    asyncpg's default reset runs `RESET ALL; UNLISTEN *; ...` on every release: a round trip per request.
+    With a hook, asyncpg still rolls back a transaction left open; this hook has nothing more to undo.
+    """
+
+
 async def create_pool(settings: Settings, *, max_size: int = 10) -> asyncpg.Pool[Any]:
     pool: asyncpg.Pool[Any] = await create_read_model_pool(
-        settings, init=_init_connection, max_size=max_size, server_settings={"application_name": "hive-gateway"}
+        settings, init=_init_connection, max_size=max_size, reset=_keep_session,
+        server_settings={"application_name": "hive-gateway"},
     )
     return pool

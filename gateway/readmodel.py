@@ -43,6 +43,12 @@ async def get_task(pool: Pool, task_id: str) -> TaskView | None:
     return task_from_row(row) if row else None
 
 
+async def get_tasks(pool: Pool, task_ids: list[str]) -> dict[str, TaskView]:
+    """The tasks of `task_ids` that are in the read model, by id (one query for all of them)."""
+    rows = await pool.fetch(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[])", task_ids)
+    return {row["id"]: task_from_row(row) for row in rows}
+
+
 async def list_tasks(pool: Pool, *, limit: int, status: str | None, after: TimeCursor | None) -> list[TaskView]:
     """Newest first; `after` is the last row of the previous page. Fetches limit+1 to tell if more remain."""
     clauses: list[str] = []

@@ -5,28 +5,33 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 import asyncpg
-from litestar.datastructures import State
+from litestar import Request
 from litestar.di import NamedDependency
 from nats.aio.client import Client as NATS
 
 from core.settings import Settings
 from core.store.event_store import EventStore
+from gateway.task_loader import TaskLoader
 
 
 class Services:
     # A plain class, not a dataclass: Litestar's signature model must treat it as opaque.
-    __slots__ = ("settings", "nc", "store", "pool")
+    __slots__ = ("settings", "nc", "store", "pool", "tasks")
 
     def __init__(self, settings: Settings, nc: NATS, store: EventStore, pool: asyncpg.Pool[Any]) -> None:
         self.settings = settings
         self.nc = nc
         self.store = store
         self.pool = pool
+        self.tasks = TaskLoader(pool)
 
 
-def services_of(state: State) -> Services:
-    """Dependency provider: handlers declare `services: Services`."""
-    services = state["services"]
+def services_of(request: Request[Any, Any, Any]) -> Services:
+    """Dependency provider: handlers declare `services: Services`.
+
+    It takes the request, not `state`: Litestar builds a fresh State (with its own lock) to inject `state`.
+    """
+    services = request.app.state["services"]
     assert isinstance(services, Services)
     return services
 

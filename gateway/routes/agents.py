@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.params import FromPath
 
 from gateway import readmodel
-from gateway.auth import requires
+from gateway.auth import needs
 from gateway.cursor import IdCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound, invalid
 from gateway.permissions import Permission
@@ -19,7 +19,7 @@ from gateway.services import ServicesDep
 _STATUS_MAX = 64
 
 
-@get("/agents", guards=[requires(Permission.AGENTS_VIEW)])
+@get("/agents", opt=needs(Permission.AGENTS_VIEW))
 async def list_agents(request: Request[Any, Any, Any], services: ServicesDep) -> AgentPage:
     """Ordered by id; filter by `status`; pass `next_cursor` back as `cursor` for the next page."""
     limit = limit_of(request)
@@ -34,7 +34,7 @@ async def list_agents(request: Request[Any, Any, Any], services: ServicesDep) ->
     return AgentPage(items=items, next_cursor=encode_cursor(IdCursor(items[-1].id)) if more else None)
 
 
-@get("/agents/{agent_id:str}", guards=[requires(Permission.AGENTS_VIEW)])
+@get("/agents/{agent_id:str}", opt=needs(Permission.AGENTS_VIEW))
 async def get_agent(agent_id: FromPath[str], services: ServicesDep) -> AgentView:
     view = await readmodel.get_agent(services.pool, agent_id)
     if view is None:

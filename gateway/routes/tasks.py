@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.domain.task import TaskStatus
 from gateway import readmodel
-from gateway.auth import principal_of, requires
+from gateway.auth import needs, principal_of
 from gateway.create_task import create_task
 from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound, UnsupportedMediaType
@@ -32,7 +32,7 @@ def _check_json(request: Request[Any, Any, Any]) -> None:
         raise UnsupportedMediaType(f"send the task as application/json, not {media!r}")
 
 
-@post("/tasks", guards=[requires(Permission.TASKS_CREATE)], status_code=HTTP_201_CREATED)
+@post("/tasks", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_201_CREATED)
 async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> Response[TaskView]:
     """Create a task. With an Idempotency-Key, retries return the first task (200, Idempotent-Replayed)."""
     _check_json(request)
@@ -50,7 +50,7 @@ async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> R
     return Response(created.task, status_code=HTTP_201_CREATED, headers=headers)
 
 
-@get("/tasks", guards=[requires(Permission.TASKS_VIEW)])
+@get("/tasks", opt=needs(Permission.TASKS_VIEW))
 async def list_tasks(request: Request[Any, Any, Any], services: ServicesDep) -> TaskPage:
     """Newest first; pass `next_cursor` back as `cursor` for the next page; filter by `status`."""
     limit = limit_of(request)
@@ -63,12 +63,12 @@ async def list_tasks(request: Request[Any, Any, Any], services: ServicesDep) -> 
     return TaskPage(items=items, next_cursor=next_cursor)
 
 
-@get("/tasks/{task_id:str}", guards=[requires(Permission.TASKS_VIEW)])
+@get("/tasks/{task_id:str}", opt=needs(Permission.TASKS_VIEW))
 async def get_task(task_id: FromPath[str], services: ServicesDep) -> TaskView:
     # Ids name NATS subjects, so only a well-formed one may reach the event store.
     if not _UUID.match(task_id):
         raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
-    view = await readmodel.get_task(services.pool, task_id)
+    view = await services.tasks.get(task_id)
     if view is None:
         # Just created and not projected yet: the event log is the truth, so a caller reads its own write.
         view = view_from_history(await services.store.load("task", task_id))

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from litestar import Litestar, Router, get
+from litestar.middleware.base import DefineMiddleware
+from litestar.testing import AsyncTestClient
+
 from core.settings import Settings
 from core.tokens import issue_token
+from gateway.auth import BearerAuthMiddleware, needs
+from gateway.errors import EXCEPTION_HANDLERS
+from gateway.permissions import Permission
+from tests.helpers import wait_until
 from tests.integration.test_gateway_support import auth, gateway, token
 
 
@@ -59,3 +67,34 @@ async def test_health_and_ready_need_no_token(settings: Settings) -> None:
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"nats": "ok", "postgres": "ok"}
         assert health.headers["x-request-id"]
+
+
+async def test_a_cached_token_still_expires(settings: Settings) -> None:
+    # The gateway remembers verified tokens; one that expires while remembered is refused all the same.
+    short = issue_token(settings.jwt_secret, role="viewer", subject="v", now=datetime.now(UTC) - timedelta(seconds=59),
+                        ttl=timedelta(seconds=61))
+    async with gateway(settings) as client:
+        assert (await client.get("/api/tasks", headers={"Authorization": f"Bearer {short}"})).status_code == 200
+
+        async def refused() -> bool:
+            resp = await client.get("/api/tasks", headers={"Authorization": f"Bearer {short}"})
+            return resp.status_code == 401
+
+        await wait_until(refused, timeout=10, interval=0.2, what="the remembered token to expire")
+
+
+async def test_a_route_without_a_permission_is_refused(settings: Settings) -> None:
+    @get("/open", sync_to_thread=False)
+    def open_route() -> str:
+        return "no permission declared"
+
+    @get("/viewable", opt=needs(Permission.TASKS_VIEW), sync_to_thread=False)
+    def viewable() -> str:
+        return "ok"
+
+    api = Router("/api", route_handlers=[open_route, viewable], middleware=[
+        DefineMiddleware(BearerAuthMiddleware, secret=settings.jwt_secret, algorithm=settings.jwt_algorithm)])
+    app = Litestar([api], exception_handlers=EXCEPTION_HANDLERS)
+    async with AsyncTestClient(app) as client:
+        assert (await client.get("/api/viewable", headers=auth(settings, "viewer"))).status_code == 200
+        assert (await client.get("/api/open", headers=auth(settings, "admin"))).status_code == 403

@@ -10,6 +10,7 @@ from gateway.create_task import check_idempotency_key, parse, request_digest
 from gateway.cursor import IdCursor, TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import InvalidInput
 from gateway.permissions import Permission, allows
+from gateway.token_cache import VerifiedTokens
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,15 @@ def test_cursors_round_trip_and_reject_foreign_values() -> None:
     for raw in ("", "%%%", encode_cursor(IdCursor("x")), "e30"):
         with pytest.raises(InvalidInput):
             decode_cursor(raw, TimeCursor)
+
+
+def test_verified_tokens_end_at_exp_and_stay_bounded() -> None:
+    now = [1000.0]
+    cache: VerifiedTokens[str] = VerifiedTokens(max_entries=2, clock=lambda: now[0])
+    cache.put("a", "alice", expires_at=1010.0)
+    assert cache.get("a") == "alice" and cache.get("unknown") is None
+    now[0] = 1010.0  # PyJWT refuses a token once now >= exp
+    assert cache.get("a") is None and len(cache) == 0
+    for token in ("b", "c", "d"):
+        cache.put(token, token, expires_at=2000.0)
+    assert len(cache) == 2 and cache.get("b") is None and cache.get("d") == "d"
