@@ -21,7 +21,7 @@ from agent_sidecar.consumer import ensure_dispatch_consumer
 from agent_sidecar.executors import ExecutionResult, Executor, OnChunk, build_executor
 from agent_sidecar.hardware import GpuMonitor, TokenRate, detect_hardware
 from agent_sidecar.reports import ReportPublisher, utcnow
-from agent_sidecar.task_run import TaskRun
+from agent_sidecar.task_run import START_REPORT_DELAY_S, TaskRun
 from core.ids import uuid7
 from core.messages import Deregistered, Dispatch, Heartbeat, Registered, dispatch_decoder
 from core.runtime import cancel_and_wait
@@ -53,6 +53,7 @@ class Sidecar:
         executor: Executor | None = None,
         ack_wait_s: float = 30.0,
         fetch_wait_s: float = 1.0,
+        start_report_delay_s: float = START_REPORT_DELAY_S,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -60,6 +61,7 @@ class Sidecar:
         self.session_id = uuid7()
         self.executor = executor if executor is not None else build_executor(config.executor)
         self._ack_wait_s = ack_wait_s
+        self._start_report_delay_s = start_report_delay_s
         # How long one fetch waits for work: bounds how long draining waits for the fetch loop to notice.
         self._fetch_wait_s = fetch_wait_s
         self._runs: dict[str, tuple[TaskRun, asyncio.Task[None]]] = {}
@@ -229,7 +231,8 @@ class Sidecar:
             return
         run = TaskRun(
             msg, job, agent_id=self.agent_id, executor=self.executor, reports=self._require_reports(),
-            on_chunk=self._live_publisher(job), on_result=self._record,
+            start_report_delay_s=self._start_report_delay_s, on_chunk=self._live_publisher(job),
+            on_result=self._record,
         )
         if self._draining or run.key in self._runs:
             # Draining: hand it back untouched. Duplicate: a redelivery of a task we are still running; the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from collections.abc import Callable
 
 from nats.aio.msg import Msg
@@ -15,6 +16,9 @@ from core.messages import Completed, Dispatch, Failed, Started
 from core.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
+
+# Tasks shorter than this send one report (final, with the start time) instead of two.
+START_REPORT_DELAY_S = 0.05
 
 
 class TaskRun:
@@ -30,6 +34,7 @@ class TaskRun:
         agent_id: str,
         executor: Executor,
         reports: ReportPublisher,
+        start_report_delay_s: float = START_REPORT_DELAY_S,
         on_chunk: OnChunk | None = None,
         on_result: Callable[[ExecutionResult], None] | None = None,
     ) -> None:
@@ -38,9 +43,12 @@ class TaskRun:
         self._agent_id = agent_id
         self._executor = executor
         self._reports = reports
+        self._start_report_delay_s = start_report_delay_s
         self._on_chunk = on_chunk
         self._on_result = on_result
         self._exec: asyncio.Task[ExecutionResult] | None = None
+        self._start_timer: asyncio.TimerHandle | None = None
+        self._start_report: asyncio.Task[None] | None = None
         self._abort_reason: str | None = None
 
     @property
@@ -56,27 +64,42 @@ class TaskRun:
 
     async def run(self) -> None:
         job = self.job
-        # The start report travels while the executor starts; reports of one run still reach JetStream in
-        # order (one connection), and a start report that had to be retried after the final one is an echo.
-        started = asyncio.ensure_future(self._reports.publish(
-            Started(agent_id=self._agent_id, sent_at=utcnow(), task_id=job.task_id, attempt=job.attempt),
-            task_msg_id(job.task_id, job.attempt, "started"),
-        ))
+        started_at = utcnow()
+        # The start report waits START_REPORT_DELAY_S: a task that ends sooner says when it started in its
+        # final report instead (one report, not two; the history still records the start). A longer task's
+        # start report goes out meanwhile; reports of one run reach JetStream in order (one connection).
+        if self._start_report_delay_s <= 0:
+            self._send_start_report(started_at)
+        self._start_timer = asyncio.get_running_loop().call_later(
+            max(self._start_report_delay_s, 0.0), self._send_start_report, started_at)
         try:
             result = await self._execute()
         except BaseException:
-            await cancel_and_wait(started)
+            self._start_timer.cancel()
+            if self._start_report is not None:
+                await cancel_and_wait(self._start_report)
             raise
+        self._start_timer.cancel()
         if self._on_result is not None:
             self._on_result(result)
-        final = self._final_report(result)
+        final = self._final_report(result, None if self._start_report is not None else started_at)
         kind = "completed" if result.ok else "failed"
         try:
             await self._reports.publish(final, task_msg_id(job.task_id, job.attempt, kind))
         finally:
-            await started
+            if self._start_report is not None:
+                await self._start_report
         # Only now: a crash before this line leaves the dispatch unacked, so it is redelivered, not lost.
         await self._ack()
+
+    def _send_start_report(self, started_at: datetime) -> None:
+        job = self.job
+        if self._start_report is not None:
+            return
+        self._start_report = asyncio.create_task(self._reports.publish(
+            Started(agent_id=self._agent_id, sent_at=started_at, task_id=job.task_id, attempt=job.attempt),
+            task_msg_id(job.task_id, job.attempt, "started"),
+        ))
 
     async def _ack(self) -> None:
         for attempt in range(3):
@@ -107,16 +130,18 @@ class TaskRun:
             log.exception("executor %s crashed on task %s", self._executor.name, self.key)
             return ExecutionResult.failure(f"executor {self._executor.name} crashed: {err!r}", retryable=False)
 
-    def _final_report(self, result: ExecutionResult) -> Completed | Failed:
+    def _final_report(self, result: ExecutionResult, started_at: datetime | None) -> Completed | Failed:
         job, now = self.job, utcnow()
         if result.ok:
             return Completed(
                 agent_id=self._agent_id, sent_at=now, task_id=job.task_id, attempt=job.attempt,
                 result=TaskResult(output=result.output, exit_code=result.exit_code, metrics=result.metrics),
+                started_at=started_at,
             )
         return Failed(
             agent_id=self._agent_id, sent_at=now, task_id=job.task_id, attempt=job.attempt,
             error=result.error, retryable=result.retryable, exit_code=result.exit_code, output=result.output,
+            started_at=started_at,
         )
 
     async def keep_alive(self) -> None:

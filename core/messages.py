@@ -57,6 +57,8 @@ class Completed(Report, frozen=True, kw_only=True, tag="completed"):
     task_id: str
     attempt: int
     result: TaskResult
+    # Set when no separate start report was sent (the task ended before the sidecar's start-report delay).
+    started_at: datetime | None = None
 
 
 class Failed(Report, frozen=True, kw_only=True, tag="failed"):
@@ -66,6 +68,7 @@ class Failed(Report, frozen=True, kw_only=True, tag="failed"):
     retryable: bool = False
     exit_code: int | None = None
     output: str = ""
+    started_at: datetime | None = None
 
 
 AnyReport = Registered | Deregistered | Started | Completed | Failed

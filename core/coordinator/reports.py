@@ -34,10 +34,12 @@ def task_events(task: Task, report: TaskReport) -> list[TaskEvent]:
             case Started():
                 return task_domain.record_start(task, report.agent_id, report.attempt, report.sent_at)
             case Completed():
-                return task_domain.record_completion(task, report.agent_id, report.attempt, report.result)
+                return task_domain.record_completion(task, report.agent_id, report.attempt, report.result,
+                                                     report.started_at)
             case Failed():
                 return task_domain.record_failure(task, report.agent_id, report.attempt, report.error,
-                                                  report.retryable, report.exit_code, report.output)
+                                                  report.retryable, report.exit_code, report.output,
+                                                  report.started_at)
             case _:
                 assert_never(report)
     except StaleReport as err:

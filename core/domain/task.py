@@ -133,25 +133,31 @@ def record_start(state: Task, agent_id: str, attempt: int, reported_at: datetime
     return [TaskStarted(agent_id=agent_id, attempt=attempt, reported_at=reported_at)]
 
 
-def record_completion(state: Task, agent_id: str, attempt: int, result: TaskResult) -> list[TaskEvent]:
+def record_completion(
+    state: Task, agent_id: str, attempt: int, result: TaskResult, started_at: datetime | None = None
+) -> list[TaskEvent]:
     _check_fence(state, agent_id, attempt, "completed")
     events: list[TaskEvent] = []
     if state.status is TaskStatus.ASSIGNED:
-        # The start report may be lost or overtaken; the history still shows the task ran.
-        events.append(TaskStarted(agent_id=agent_id, attempt=attempt))
+        # No start report (a short task's is folded into its final one, or it was lost or overtaken):
+        # the history still shows the task ran, and when, if the agent said.
+        events.append(TaskStarted(agent_id=agent_id, attempt=attempt, reported_at=started_at))
     events.append(TaskCompleted(agent_id=agent_id, attempt=attempt, result=result))
     return events
 
 
 def record_failure(
-    state: Task, agent_id: str, attempt: int, error: str, retryable: bool, exit_code: int | None, output: str
+    state: Task, agent_id: str, attempt: int, error: str, retryable: bool, exit_code: int | None, output: str,
+    started_at: datetime | None = None,
 ) -> list[TaskEvent]:
     _check_fence(state, agent_id, attempt, "failed")
-    return [
-        TaskFailed(
-            agent_id=agent_id, attempt=attempt, error=error, retryable=retryable, exit_code=exit_code, output=output
-        )
-    ]
+    events: list[TaskEvent] = []
+    if state.status is TaskStatus.ASSIGNED and started_at is not None:
+        events.append(TaskStarted(agent_id=agent_id, attempt=attempt, reported_at=started_at))
+    events.append(TaskFailed(
+        agent_id=agent_id, attempt=attempt, error=error, retryable=retryable, exit_code=exit_code, output=output
+    ))
+    return events
 
 
 def reject_report(agent_id: str, attempt: int, report: str, reason: str) -> list[TaskEvent]:

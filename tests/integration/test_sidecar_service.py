@@ -60,6 +60,8 @@ async def make_sidecar(settings: Settings) -> AsyncIterator[MakeSidecar]:
     made: list[Sidecar] = []
 
     def make(config: SidecarConfig | None = None, executor: Executor | None = None, **options: Any) -> Sidecar:
+        # Separate start reports unless a test asks otherwise (the production default folds short tasks' in).
+        options.setdefault("start_report_delay_s", 0.0)
         sidecar = Sidecar(settings, config or dev_config(), executor=executor, **options)
         made.append(sidecar)
         return sidecar
@@ -129,6 +131,39 @@ async def test_registers_heartbeats_and_deregisters(
     assert gone.session_id == sidecar.session_id
     final_beat = heartbeat_decoder.decode((await kv.get(sidecar.agent_id)).value or b"")
     assert final_beat.draining
+
+
+async def test_a_short_task_sends_one_report_that_says_when_it_started(
+    settings: Settings, nats: tuple[NATS, JetStreamContext], reader: ReportReader, make_sidecar: MakeSidecar
+) -> None:
+    gated = GatedExecutor()
+    sidecar = make_sidecar(executor=gated, start_report_delay_s=60.0)
+    await sidecar.start()
+    await dispatch(nats[1], settings, sidecar.agent_id, "quick", prompt="x")
+    await wait_until(lambda: gated.running, what="the task to start")
+    gated.release("quick")
+    final = await final_for(reader, "quick")
+    assert isinstance(final, Completed) and final.started_at is not None and final.started_at <= final.sent_at
+    assert kinds_for(reader.reports, "quick") == ["completed"]
+
+
+async def test_a_long_task_reports_its_start_while_running(
+    settings: Settings, nats: tuple[NATS, JetStreamContext], reader: ReportReader, make_sidecar: MakeSidecar
+) -> None:
+    gated = GatedExecutor()
+    sidecar = make_sidecar(executor=gated, start_report_delay_s=0.01)
+    await sidecar.start()
+    await dispatch(nats[1], settings, sidecar.agent_id, "slow", prompt="x")
+    await eventually(lambda: _first_kind(reader, "slow", "started"), what="a start report while it runs")
+    gated.release("slow")
+    final = await final_for(reader, "slow")
+    assert isinstance(final, Completed) and final.started_at is None
+    assert kinds_for(reader.reports, "slow") == ["started", "completed"]
+
+
+async def _first_kind(reader: ReportReader, task_id: str, kind: str) -> bool | None:
+    await reader.poll()
+    return kind in kinds_for(reader.reports, task_id) or None
 
 
 async def test_runs_dispatches_and_reports_in_order(

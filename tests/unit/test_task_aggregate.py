@@ -74,6 +74,24 @@ def test_completion_without_start_records_the_start_too() -> None:
     assert [type(e) for e in events] == [TaskStarted, TaskCompleted]
 
 
+def test_a_final_report_that_says_when_the_task_started_records_that_start() -> None:
+    s = given_events(CREATED, TaskQueued(attempt=1), TaskAssigned(agent_id="a", attempt=1))
+    at = T0 + timedelta(seconds=9)
+    assert t.record_completion(s, "a", 1, TaskResult(), started_at=at)[0] == TaskStarted(
+        agent_id="a", attempt=1, reported_at=at)
+    failed = t.record_failure(s, "a", 1, "boom", False, 1, "", started_at=at)
+    assert [type(e) for e in failed] == [TaskStarted, TaskFailed] and failed[0].reported_at == at  # type: ignore[union-attr]
+    # Without a start time a failure may have happened before anything ran: no start is invented.
+    assert [type(e) for e in t.record_failure(s, "a", 1, "boom", False, 1, "")] == [TaskFailed]
+
+
+def test_chained_decisions_see_each_others_events_without_touching_the_state() -> None:
+    s = given_events(CREATED)
+    queued = t.after(s, t.queue(s), T0)
+    assert queued.status is TaskStatus.QUEUED and s.status is TaskStatus.PENDING
+    assert t.assign(queued, "a") == [TaskAssigned(agent_id="a", attempt=1)]
+
+
 def test_redelivered_start_is_not_recorded_twice() -> None:
     s = given_events(CREATED, TaskQueued(attempt=1), TaskAssigned(agent_id="a", attempt=1),
                      TaskStarted(agent_id="a", attempt=1))
