@@ -16,6 +16,7 @@ from gateway.create_task import create_task
 from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.permissions import Permission
+from gateway.projected_task import ProjectedTaskMiddleware
 from gateway.query import choice_of, limit_of
 from gateway.request_id import request_id_of
 from gateway.schemas import UUID_PATTERN, TaskPage, TaskView
@@ -63,7 +64,8 @@ async def list_tasks(request: Request[Any, Any, Any], services: ServicesDep) -> 
     return TaskPage(items=items, next_cursor=next_cursor)
 
 
-@get("/tasks/{task_id:str}", opt=needs(Permission.TASKS_VIEW))
+# The middleware answers tasks that are in the read model; this handler answers the rest.
+@get("/tasks/{task_id:str}", opt=needs(Permission.TASKS_VIEW), middleware=[ProjectedTaskMiddleware])
 async def get_task(task_id: FromPath[str], services: ServicesDep) -> TaskView:
     # Ids name NATS subjects, so only a well-formed one may reach the event store.
     if not _UUID.match(task_id):
