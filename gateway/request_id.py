@@ -40,5 +40,9 @@ class RequestIdMiddleware:
 
 
 def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    value = (connection.scope.get("state") or {}).get(_STATE_KEY)
+    return request_id_of_scope(connection.scope)
+
+
+def request_id_of_scope(scope: Scope) -> str | None:
+    value = (scope.get("state") or {}).get(_STATE_KEY)
     return value if isinstance(value, str) else None

@@ -21,6 +21,7 @@ from gateway.query import choice_of, limit_of
 from gateway.request_id import request_id_of
 from gateway.schemas import UUID_PATTERN, TaskPage, TaskView
 from gateway.services import ServicesDep
+from gateway.submit_task import SubmitTaskMiddleware, created_headers
 from gateway.task_views import view_from_history
 
 _UUID = re.compile(UUID_PATTERN)
@@ -33,7 +34,8 @@ def _check_json(request: Request[Any, Any, Any]) -> None:
         raise UnsupportedMediaType(f"send the task as application/json, not {media!r}")
 
 
-@post("/tasks", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_201_CREATED)
+# The middleware answers well-formed JSON requests; this handler answers every other shape (415, 413, ...).
+@post("/tasks", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_201_CREATED, middleware=[SubmitTaskMiddleware])
 async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> Response[TaskView]:
     """Create a task. With an Idempotency-Key, retries return the first task (200, Idempotent-Replayed)."""
     _check_json(request)
@@ -44,11 +46,8 @@ async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> R
         request.headers.get("idempotency-key"),
         request_id_of(request),
     )
-    headers = {"Location": f"/api/tasks/{created.task.id}"}
-    if created.replayed:
-        headers["Idempotent-Replayed"] = "true"
-        return Response(created.task, status_code=HTTP_200_OK, headers=headers)
-    return Response(created.task, status_code=HTTP_201_CREATED, headers=headers)
+    status = HTTP_200_OK if created.replayed else HTTP_201_CREATED
+    return Response(created.task, status_code=status, headers=created_headers(created))
 
 
 @get("/tasks", opt=needs(Permission.TASKS_VIEW))
