@@ -16,7 +16,7 @@ from core.store.event_store import EventStore
 from gateway.auth import BearerAuthMiddleware
 from gateway.db import create_pool
 from gateway.errors import EXCEPTION_HANDLERS
-from gateway.request_id import RequestIdMiddleware
+from gateway.request_id import add_request_id
 from gateway.routes import agents, health, tasks
 from gateway.schemas import MAX_BODY_BYTES
 from gateway.services import Services, services_of
@@ -59,7 +59,8 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[api, health.health, health.ready],
         dependencies={"services": Provide(services_of, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RequestIdMiddleware],
+        # A before_send hook, not a middleware: error responses made by Litestar's outer handler get the id too.
+        before_send=[add_request_id],
         lifespan=[_lifespan(settings)],
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,

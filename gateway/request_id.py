@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from core.ids import uuid7
 
@@ -16,33 +16,24 @@ _STATE_KEY = "request_id"
 _HEADER_KEY = HEADER.lower().encode()
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+def request_id_of_scope(scope: Scope) -> str:
+    """The request's id, made on first use and kept in the scope's state."""
+    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    request_id = state.get(_STATE_KEY)
+    if request_id is None:
         incoming = next((value for name, value in scope["headers"] if name == _HEADER_KEY), b"").decode("latin-1")
         # The id becomes an event's correlation_id, so only a short, plain token is taken from outside.
-        request_id = incoming if _SANE.match(incoming) else uuid7()
-        scope.setdefault("state", {})[_STATE_KEY] = request_id  # type: ignore[typeddict-unknown-key]
-        header = (_HEADER_KEY, request_id.encode("latin-1"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Appended as raw bytes: Litestar's header helpers parse the whole list on every response.
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+        request_id = state[_STATE_KEY] = incoming if _SANE.match(incoming) else uuid7()
+    assert isinstance(request_id, str)
+    return request_id
 
 
-def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return request_id_of_scope(connection.scope)
 
 
-def request_id_of_scope(scope: Scope) -> str | None:
-    value = (scope.get("state") or {}).get(_STATE_KEY)
-    return value if isinstance(value, str) else None
+async def add_request_id(message: Message, scope: Scope) -> None:
+    """Litestar before_send hook: it sees every response, errors raised in any middleware included."""
+    if message["type"] == "http.response.start":
+        # Appended as raw bytes: Litestar's header helpers parse the whole list on every response.
+        message["headers"] = [*message.get("headers", ()), (_HEADER_KEY, request_id_of_scope(scope).encode("latin-1"))]

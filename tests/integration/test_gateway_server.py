@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import msgspec
@@ -17,11 +19,10 @@ from tests.helpers import wait_until
 from tests.integration.test_gateway_support import auth, gateway
 
 
-async def test_run_gateway_serves_until_stopped(settings: Settings) -> None:
-    settings = msgspec.structs.replace(settings, gateway_port=free_port())
-    stop = asyncio.Event()
+@asynccontextmanager
+async def served(settings: Settings, stop: asyncio.Event) -> AsyncIterator[tuple[httpx.AsyncClient, asyncio.Task[None]]]:
+    """run_gateway on a free port, and a client for it once /ready answers."""
     serving = asyncio.create_task(run_gateway(settings, stop))
-    base = f"http://{settings.gateway_host}:{settings.gateway_port}"
 
     async def answers(client: httpx.AsyncClient) -> bool:
         if serving.done():
@@ -31,8 +32,19 @@ async def test_run_gateway_serves_until_stopped(settings: Settings) -> None:
         except httpx.TransportError:
             return False
 
-    async with httpx.AsyncClient(base_url=base) as client:
-        await wait_until(lambda: answers(client), what="gateway ready")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{settings.gateway_host}:{settings.gateway_port}") as client:
+            await wait_until(lambda: answers(client), what="gateway ready")
+            yield client, serving
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+
+
+async def test_run_gateway_serves_until_stopped(settings: Settings) -> None:
+    settings = msgspec.structs.replace(settings, gateway_port=free_port())
+    stop = asyncio.Event()
+    async with served(settings, stop) as (client, serving):
         headers = {**auth(settings), "Idempotency-Key": "over-http"}
         replies = await asyncio.gather(
             *(client.post("/api/tasks", json={"title": "real http"}, headers=headers) for _ in range(5))
@@ -42,8 +54,8 @@ async def test_run_gateway_serves_until_stopped(settings: Settings) -> None:
         oversized = await client.post("/api/tasks", content=b"x" * (2 * 1024 * 1024),
                                       headers={**auth(settings), "Content-Type": "application/json"})
         assert oversized.status_code == 413
-    stop.set()
-    await asyncio.wait_for(serving, 30)
+        stop.set()
+        await asyncio.wait_for(serving, 30)
     nc, js = await connect(settings, "test-reader", ensure=False)
     try:
         assert len(await EventStore(nc, js, settings).load("task", task_id)) == 1
@@ -73,3 +85,32 @@ async def test_ready_is_503_when_nats_is_gone(settings: Settings) -> None:
         resp = await client.get("/ready")
         assert resp.status_code == 503
         assert resp.json()["checks"]["nats"].startswith("unavailable")
+
+
+async def test_sized_and_streamed_bodies_are_answered_alike(settings: Settings) -> None:
+    # A body with a Content-Length is served by the route middleware, a chunked one by the route handler.
+    settings = msgspec.structs.replace(settings, gateway_port=free_port())
+    headers = {**auth(settings), "Content-Type": "application/json"}
+
+    def streamed(body: bytes) -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield body[:7]
+            yield body[7:]
+        return chunks()
+
+    good, bad = b'{"title": "same", "priority": 3}', b'{"title": "x", "priority": "high"}'
+    async with served(settings, asyncio.Event()) as (client, _):
+        sized = await client.post("/api/tasks", content=good, headers=headers)
+        chunked = await client.post("/api/tasks", content=streamed(good), headers=headers)
+        sized_bad = await client.post("/api/tasks", content=bad, headers=headers)
+        chunked_bad = await client.post("/api/tasks", content=streamed(bad), headers=headers)
+    assert sized.status_code == chunked.status_code == 201
+    assert sized.headers["location"] == f"/api/tasks/{sized.json()['id']}"
+    for a, b in ((sized, chunked), (sized_bad, chunked_bad)):
+        assert sorted(a.headers) == sorted(b.headers)
+        assert a.headers["content-type"] == b.headers["content-type"]
+    varying = ("id", "seq", "created_at", "updated_at")
+    assert {k: v for k, v in sized.json().items() if k not in varying} == \
+        {k: v for k, v in chunked.json().items() if k not in varying}
+    assert sized_bad.status_code == chunked_bad.status_code == 400
+    assert sized_bad.json() == chunked_bad.json()

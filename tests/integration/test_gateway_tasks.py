@@ -129,3 +129,4 @@ async def test_created_task_reaches_the_read_model_via_the_projector(settings: S
         finally:
             stop.set()
             await asyncio.wait_for(projecting, 30)
+

@@ -116,3 +116,19 @@ async def test_payload_nesting_is_capped(settings: Settings) -> None:
         resp = await client.post("/api/tasks", content=deep, headers=auth(settings))
     assert resp.status_code == 400
     assert resp.json()["errors"][0]["field"] == "$.payload"
+
+
+async def test_every_answer_carries_the_request_id(settings: Settings) -> None:
+    # Errors raised by middleware (401, a 400 from the route middleware) and routing (404) included.
+    async with gateway(settings) as client:
+        answers = [
+            await client.get("/api/tasks", headers={"X-Request-Id": "mine-1"}),
+            await client.get("/api/nothing-here", headers={**auth(settings), "X-Request-Id": "mine-2"}),
+            await client.post("/api/tasks", content=b'{"title": 1}',
+                              headers={**auth(settings), "X-Request-Id": "mine-3"}),
+            await client.get("/health", headers={"X-Request-Id": "mine-4"}),
+        ]
+        made_up = await client.get("/health", headers={"X-Request-Id": "no spaces allowed"})
+    assert [a.status_code for a in answers] == [401, 404, 400, 200]
+    assert [a.headers["x-request-id"] for a in answers] == ["mine-1", "mine-2", "mine-3", "mine-4"]
+    assert made_up.headers["x-request-id"] != "no spaces allowed" and len(made_up.headers["x-request-id"]) == 36
