@@ -10,11 +10,12 @@ from core.events.envelope import Envelope
 
 
 class Decision:
-    __slots__ = ("event_ids", "done", "on_settled")
+    __slots__ = ("event_ids", "waiters", "on_settled")
 
     def __init__(self, event_ids: set[str], on_settled: Callable[[], None] | None) -> None:
         self.event_ids = event_ids
-        self.done = asyncio.Event()
+        # Futures only for those who wait: most decisions settle unobserved, and an Event each is not free.
+        self.waiters: list[asyncio.Future[None]] = []
         self.on_settled = on_settled
 
 
@@ -49,8 +50,12 @@ class Decisions:
         decision = self._open.pop(aggregate_id)
         if decision.on_settled is not None:
             decision.on_settled()
-        decision.done.set()
+        for waiter in decision.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def settled(self, aggregate_id: str) -> None:
         while (decision := self._open.get(aggregate_id)) is not None:
-            await decision.done.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            decision.waiters.append(waiter)
+            await waiter

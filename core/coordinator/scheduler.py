@@ -34,7 +34,8 @@ class Scheduler:
         self._fleet = fleet
         self._decisions = decisions
         self._writer = writer
-        self._to_check: set[str] = set()
+        # Insertion-ordered (a dict, not a set): tasks are queued in the order they were created.
+        self._to_check: dict[str, None] = {}
         self._wake = asyncio.Event()
         self._tick = 0
         self._in_flight = 0
@@ -45,9 +46,9 @@ class Scheduler:
         if envelope.aggregate == "task":
             entry = self._fleet.tasks.get(envelope.aggregate_id)
             if isinstance(envelope.data, TaskCreated):
-                self._to_check.add(envelope.aggregate_id)
+                self._to_check[envelope.aggregate_id] = None
             elif entry is not None and task_domain.is_terminal(entry.task):
-                self._to_check.update(self._fleet.dependents.get(envelope.aggregate_id, ()))
+                self._to_check.update(dict.fromkeys(sorted(self._fleet.dependents.get(envelope.aggregate_id, ()))))
         self._wake.set()
 
     def take_over(self) -> None:
@@ -56,7 +57,7 @@ class Scheduler:
         for entry in self._fleet.tasks.values():
             task = entry.task
             if task.status is TaskStatus.PENDING:
-                self._to_check.add(task.id)
+                self._to_check[task.id] = None
             elif task.status is TaskStatus.ASSIGNED and task.agent_id:
                 # The dispatch may not have been sent before a crash; its msg id makes a resend harmless.
                 resend.append((task.agent_id, dispatch_of(task)))
@@ -80,11 +81,12 @@ class Scheduler:
         return self._in_flight + len(plans) < MAX_IN_FLIGHT
 
     def _advance_pending(self, plans: list[Plan], assignments: dict[str, str], candidates: list[Candidate]) -> None:
-        checks, self._to_check = self._to_check, set()
+        checks, self._to_check = list(self._to_check), {}
         now = datetime.now(UTC)
         for n, task_id in enumerate(checks):
             if not self._room(plans):
-                self._to_check.update(list(checks)[n:])  # the rest wait for room; a finished batch wakes us
+                # The rest wait for room (a finished batch wakes us), ahead of anything noted since.
+                self._to_check = dict.fromkeys(checks[n:]) | self._to_check
                 return
             entry = self._fleet.tasks.get(task_id)
             if entry is None or entry.task.status is not TaskStatus.PENDING or self._decisions.is_open(task_id):
@@ -155,7 +157,7 @@ class Scheduler:
             heap = self._fleet.ready.setdefault(requirement_of(entry.task.spec), [])
             heapq.heappush(heap, (-entry.task.spec.priority, entry.last_seq, task_id))
         elif entry is not None and entry.task.status is TaskStatus.PENDING:
-            self._to_check.add(task_id)
+            self._to_check[task_id] = None
         self._wake.set()
 
     def _spawn(self, coro: Any, weight: int) -> None:

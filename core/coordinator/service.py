@@ -27,10 +27,12 @@ from core.store.connect import connect
 from core.store.event_store import EventStore
 from core.store.publisher import Publisher
 from core.store.pull import fetch_ready
+from projections.reader import ConsumerLost, StreamReader
 
 log = logging.getLogger(__name__)
 
 REPORT_BATCH = 256
+FOLD_BATCH = 10_000
 
 
 class Coordinator:
@@ -71,21 +73,36 @@ class Coordinator:
     async def _fold(self, target: int) -> None:
         if target == 0:
             self.caught_up.set()
-        sub = await self.js.subscribe(
-            f"{self.settings.prefix}.events.>", stream=self.settings.events_stream, ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL, pending_msgs_limit=-1, pending_bytes_limit=-1,
-        )
-        async for msg in sub.messages:
-            self._apply(msg)
-            if not self.caught_up.is_set() and self.fleet.applied_seq >= target:
-                self.caught_up.set()
+        while True:
+            try:
+                await self._fold_from(self.fleet.applied_seq + 1, target)
+            except ConsumerLost as err:
+                # Nothing applied twice or skipped: the fold resumes right after the last event it applied.
+                log.warning("event reader lost (%s); resuming after seq %d", err, self.fleet.applied_seq)
 
-    def _apply(self, msg: Msg) -> None:
-        seq = msg.metadata.sequence.stream
+    async def _fold_from(self, start: int, target: int) -> None:
+        s = self.settings
+        reader = StreamReader(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", start)
+        runner = asyncio.create_task(reader.run())
+        runner.add_done_callback(lambda _: reader.close())
         try:
-            envelope = decode_envelope(msg.data)
+            while batch := await reader.take(FOLD_BATCH):
+                for seq, data in batch:
+                    self._apply(seq, data)
+                if not self.caught_up.is_set() and self.fleet.applied_seq >= target:
+                    self.caught_up.set()
+            runner.result()  # the reader ended: say why
+        finally:
+            await cancel_and_wait(runner)
+
+    def _apply(self, seq: int, data: bytes) -> None:
+        if seq <= self.fleet.applied_seq:
+            return
+        try:
+            envelope = decode_envelope(data)
         except msgspec.ValidationError as err:
             log.error("event %d cannot be decoded (%s): skipped", seq, err)
+            self.fleet.applied_seq = seq
             return
         self.fleet.apply(Recorded(seq=seq, envelope=envelope))
         self.decisions.seen(envelope)
