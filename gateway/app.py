@@ -50,7 +50,8 @@ def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMa
 def create_app(settings: Settings) -> Litestar:
     api = Router(
         path="/api",
-        route_handlers=[tasks.post_task, tasks.list_tasks, tasks.get_task, agents.list_agents, agents.get_agent],
+        route_handlers=[tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, agents.list_agents,
+                        agents.get_agent],
         middleware=[
             DefineMiddleware(BearerAuthMiddleware, secret=settings.jwt_secret, algorithm=settings.jwt_algorithm)
         ],

@@ -6,13 +6,14 @@ import asyncio
 import hashlib
 import re
 from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import msgspec
 
 from core.errors import ConcurrencyError
 from core.events import new_envelope
-from core.events.envelope import Recorded
+from core.events.envelope import Envelope, Recorded
 from core.events.task import TaskCreated
 from core.ids import idempotent_task_id, uuid7
 from gateway import readmodel
@@ -27,6 +28,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[!-~][ -~]{0,199}$")
 _decoder = msgspec.json.Decoder(CreateTask)
 _canonical = msgspec.json.Encoder(order="sorted")
+T = TypeVar("T")
 
 
 class Created(msgspec.Struct, frozen=True):
@@ -46,29 +48,38 @@ def _depth(value: object) -> int:
     return deepest
 
 
-def parse(body: bytes) -> CreateTask:
+def decode_body(body: bytes, decoder: msgspec.json.Decoder[T], empty: str) -> T:
+    """The body as `decoder`'s type; every way it can be wrong is a 400 naming the field (`empty` says what to send)."""
     if not body.strip():
-        raise invalid("$", "the body is empty; send a JSON object with at least a title")
+        raise invalid("$", f"the body is empty; {empty}")
     try:
-        spec = _decoder.decode(body)
+        return decoder.decode(body)
     except msgspec.MsgspecError as err:
         raise from_msgspec(err) from err
     except UnicodeDecodeError as err:
         raise invalid("$", f"the body is not valid UTF-8 ({err.reason} at byte {err.start})") from err
     except RecursionError as err:
         raise invalid("$", f"the body is nested too deeply (the payload may nest {PAYLOAD_MAX_DEPTH} levels)") from err
+
+
+def check_spec(spec: CreateTask, at: str = "$") -> CreateTask:
+    """What the schema cannot say about one task; `at` is its path in the body (`$.tasks[3]` in a batch)."""
     if _depth(spec.payload) > PAYLOAD_MAX_DEPTH:
         # Deep documents break other JSON readers of the log (orjson stops at 255 levels).
-        raise invalid("$.payload", f"nests deeper than {PAYLOAD_MAX_DEPTH} levels")
+        raise invalid(f"{at}.payload", f"nests deeper than {PAYLOAD_MAX_DEPTH} levels")
     if not spec.title.strip():
-        raise invalid("$.title", "must contain a non-space character")
+        raise invalid(f"{at}.title", "must contain a non-space character")
     for field, values in (("capabilities", spec.capabilities), ("depends_on", spec.depends_on)):
         seen: set[str] = set()
         for i, value in enumerate(values):
             if value in seen:
-                raise invalid(f"$.{field}[{i}]", f"duplicate entry {value!r}")
+                raise invalid(f"{at}.{field}[{i}]", f"duplicate entry {value!r}")
             seen.add(value)
     return spec
+
+
+def parse(body: bytes) -> CreateTask:
+    return check_spec(decode_body(body, _decoder, "send a JSON object with at least a title"))
 
 
 def check_idempotency_key(key: str | None) -> str | None:
@@ -86,24 +97,29 @@ async def _exists_in_store(services: Services, task_id: str) -> bool:
     return bool(await services.store.load("task", task_id))
 
 
-async def check_dependencies(services: Services, depends_on: list[str]) -> None:
-    """Every dependency must exist; the read model answers most, the event log settles the rest (lag)."""
-    if not depends_on:
-        return
-    known = await readmodel.existing_task_ids(services.pool, depends_on)
-    unknown = [task_id for task_id in depends_on if task_id not in known]
+async def missing_tasks(services: Services, task_ids: Sequence[str]) -> set[str]:
+    """Which of `task_ids` exist nowhere; the read model answers most, the event log settles the rest (lag)."""
+    if not task_ids:
+        return set()
+    known = await readmodel.existing_task_ids(services.pool, task_ids)
+    unknown = [task_id for task_id in dict.fromkeys(task_ids) if task_id not in known]
     found = await asyncio.gather(*(_exists_in_store(services, task_id) for task_id in unknown))
-    missing = {task_id for task_id, ok in zip(unknown, found, strict=True) if not ok}
-    errors = [
-        FieldError(f"$.depends_on[{i}]", f"no task with id {task_id}")
-        for i, task_id in enumerate(depends_on)
-        if task_id in missing
-    ]
+    return {task_id for task_id, ok in zip(unknown, found, strict=True) if not ok}
+
+
+def raise_field_errors(errors: list[FieldError]) -> None:
     if errors:
         raise InvalidInput(f"{errors[0].field}: {errors[0].message}", errors=errors)
 
 
-def _event(spec: CreateTask, key: str | None, digest: str) -> TaskCreated:
+async def check_dependencies(services: Services, depends_on: list[str]) -> None:
+    """Every dependency must exist."""
+    missing = await missing_tasks(services, depends_on)
+    raise_field_errors([FieldError(f"$.depends_on[{i}]", f"no task with id {task_id}")
+                        for i, task_id in enumerate(depends_on) if task_id in missing])
+
+
+def task_created(spec: CreateTask, key: str | None, digest: str) -> TaskCreated:
     return TaskCreated(
         title=spec.title,
         description=spec.description,
@@ -130,7 +146,7 @@ async def _load_existing(services: Services, task_id: str) -> list[Recorded[Any]
     raise Unavailable("the task for this Idempotency-Key exists but could not be read yet; retry the request")
 
 
-async def _replay(services: Services, task_id: str, digest: str) -> Created:
+async def replay(services: Services, task_id: str, digest: str) -> Created:
     history = await _load_existing(services, task_id)
     created = history[0].envelope.data
     if not isinstance(created, TaskCreated) or created.request_digest != digest:
@@ -143,29 +159,46 @@ async def _replay(services: Services, task_id: str, digest: str) -> Created:
     return Created(view, replayed=True)
 
 
+class Submission(msgspec.Struct, frozen=True):
+    """One task about to be created: its id (fixed by an Idempotency-Key), request digest and TaskCreated."""
+
+    task_id: str
+    digest: str
+    envelope: Envelope[TaskCreated]
+
+    def view(self, seq: int) -> TaskView:
+        view = view_from_history([Recorded(seq=seq, envelope=self.envelope)])
+        assert view is not None
+        return view
+
+
+def submission(spec: CreateTask, key: str | None, principal: Principal, request_id: str | None,
+               now: datetime) -> Submission:
+    digest = request_digest(spec)
+    task_id = idempotent_task_id(principal.subject, key) if key is not None else uuid7()
+    envelope = new_envelope(
+        task_created(spec, key, digest),
+        event_id=uuid7(),
+        aggregate_id=task_id,
+        occurred_at=now,
+        actor=principal.subject,
+        correlation_id=request_id,
+    )
+    return Submission(task_id, digest, envelope)
+
+
 async def create_task(
     services: Services, principal: Principal, body: bytes, key: str | None, request_id: str | None
 ) -> Created:
     spec = parse(body)
     key = check_idempotency_key(key)
     await check_dependencies(services, spec.depends_on)
-    digest = request_digest(spec)
-    task_id = idempotent_task_id(principal.subject, key) if key is not None else uuid7()
-    envelope = new_envelope(
-        _event(spec, key, digest),
-        event_id=uuid7(),
-        aggregate_id=task_id,
-        occurred_at=datetime.now(UTC),
-        actor=principal.subject,
-        correlation_id=request_id,
-    )
+    sub = submission(spec, key, principal, request_id, datetime.now(UTC))
     try:
         # expected_seq 0: the subject must be empty, so exactly one TaskCreated is ever stored per id.
-        seq = await services.store.append([envelope], expected_seq=0)
+        seq = await services.store.append([sub.envelope], expected_seq=0)
     except ConcurrencyError:
         if key is None:
             raise  # a fresh uuid7 collided: a bug, not a client error
-        return await _replay(services, task_id, digest)
-    view = view_from_history([Recorded(seq=seq, envelope=envelope)])
-    assert view is not None
-    return Created(view, replayed=False)
+        return await replay(services, sub.task_id, sub.digest)
+    return Created(sub.view(seq), replayed=False)

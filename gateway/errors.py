@@ -56,6 +56,8 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     detail: str
     errors: list[FieldError] = []
     checks: dict[str, str] = {}
+    # A batch that failed part way: the ids of the tasks it did create.
+    created: list[str] = []
 
 
 class ApiError(Exception):
@@ -71,12 +73,14 @@ class ApiError(Exception):
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         checks: dict[str, str] | None = None,
+        created: list[str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
         self.checks = checks or {}
+        self.created = created or []
 
 
 class InvalidInput(ApiError):
@@ -126,7 +130,8 @@ def from_msgspec(err: msgspec.MsgspecError) -> InvalidInput:
 
 
 def problem_response(status: int, detail: str, *, slug: str | None = None, errors: list[FieldError] | None = None,
-                     headers: dict[str, str] | None = None, checks: dict[str, str] | None = None) -> Response[Problem]:
+                     headers: dict[str, str] | None = None, checks: dict[str, str] | None = None,
+                     created: list[str] | None = None) -> Response[Problem]:
     body = Problem(
         type=f"urn:hive:problem:{slug or _SLUGS.get(status, 'error')}",
         title=_TITLES.get(status, "Error"),
@@ -134,13 +139,14 @@ def problem_response(status: int, detail: str, *, slug: str | None = None, error
         detail=detail,
         errors=errors or [],
         checks=checks or {},
+        created=created or [],
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
 
 
 def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
     return problem_response(exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers,
-                            checks=exc.checks)
+                            checks=exc.checks, created=exc.created)
 
 
 def _litestar_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:

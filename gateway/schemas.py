@@ -9,6 +9,8 @@ import msgspec
 
 # Limits (documented in the API): generous for real prompts, small enough that one request cannot hog a node.
 MAX_BODY_BYTES = 1024 * 1024
+BATCH_MAX_BODY_BYTES = 16 * 1024 * 1024
+BATCH_MAX_ITEMS = 1000
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 PROMPT_MAX = 256 * 1024
@@ -44,6 +46,12 @@ class CreateTask(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=TIMEOUT_MAX_S)] | None = None
 
 
+class CreateTaskBatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """POST /api/tasks/batch: the tasks to create, all or none."""
+
+    tasks: Annotated[list[CreateTask], msgspec.Meta(min_length=1, max_length=BATCH_MAX_ITEMS)]
+
+
 class TaskView(msgspec.Struct, kw_only=True):
     """A task as the API shows it; `seq` is the stream sequence of the latest event it reflects."""
 
@@ -71,6 +79,12 @@ class TaskView(msgspec.Struct, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     seq: int
+
+
+class TaskBatch(msgspec.Struct, kw_only=True):
+    """The tasks of a batch, in the order they were sent."""
+
+    items: list[TaskView]
 
 
 class TaskPage(msgspec.Struct, kw_only=True):

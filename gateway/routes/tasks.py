@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from core.domain.task import TaskStatus
 from gateway import readmodel
 from gateway.auth import needs, principal_of
+from gateway.create_batch import create_batch
 from gateway.create_task import create_task
 from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound, UnsupportedMediaType
@@ -19,7 +20,7 @@ from gateway.permissions import Permission
 from gateway.projected_task import ProjectedTaskMiddleware
 from gateway.query import choice_of, limit_of
 from gateway.request_id import request_id_of
-from gateway.schemas import UUID_PATTERN, TaskPage, TaskView
+from gateway.schemas import BATCH_MAX_BODY_BYTES, UUID_PATTERN, TaskBatch, TaskPage, TaskView
 from gateway.services import ServicesDep
 from gateway.submit_task import SubmitTaskMiddleware, created_headers
 from gateway.task_views import view_from_history
@@ -48,6 +49,23 @@ async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> R
     )
     status = HTTP_200_OK if created.replayed else HTTP_201_CREATED
     return Response(created.task, status_code=status, headers=created_headers(created))
+
+
+@post("/tasks/batch", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_201_CREATED,
+      request_max_body_size=BATCH_MAX_BODY_BYTES)
+async def post_task_batch(request: Request[Any, Any, Any], services: ServicesDep) -> Response[TaskBatch]:
+    """Create up to 1,000 tasks, all or none. With an Idempotency-Key K, item i is keyed `K#i`."""
+    _check_json(request)
+    batch = await create_batch(
+        services,
+        principal_of(request),
+        await request.body(),
+        request.headers.get("idempotency-key"),
+        request_id_of(request),
+    )
+    if batch.replayed:
+        return Response(TaskBatch(items=batch.items), status_code=HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+    return Response(TaskBatch(items=batch.items), status_code=HTTP_201_CREATED)
 
 
 @get("/tasks", opt=needs(Permission.TASKS_VIEW))
