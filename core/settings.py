@@ -23,6 +23,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Replicas for streams: 1 on one node, 3 on a cluster.
     stream_replicas: int = 1
     log_level: str = "INFO"
+    # Serve Prometheus /metrics on this port (0: a free one, logged); unset: no metrics endpoint.
+    metrics_port: int | None = None
 
     @property
     def events_stream(self) -> str:
@@ -59,6 +61,7 @@ _ENV = {
     "jwt_algorithm": "HIVE_JWT_ALGORITHM",
     "gateway_host": "HIVE_GATEWAY_HOST",
     "gateway_port": "HIVE_GATEWAY_PORT",
+    "metrics_port": "HIVE_METRICS_PORT",
     "heartbeat_interval_s": "HIVE_HEARTBEAT_INTERVAL_S",
     "stream_replicas": "HIVE_STREAM_REPLICAS",
     "log_level": "HIVE_LOG_LEVEL",

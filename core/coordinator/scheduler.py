@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,11 +17,12 @@ from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet, requirement_of
 from core.coordinator.writer import Plan, Writer
 from core.domain import task as task_domain
-from core.domain.placement import Candidate, choose
+from core.domain.placement import Candidate, Requirement, choose
 from core.domain.task import TaskStatus
 from core.events.envelope import Envelope
 from core.events.task import TaskCreated, TaskEvent, TaskFailed
 from core.messages import Dispatch
+from core.metrics import PLACEMENT_SECONDS
 from core.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ class Scheduler:
                 queued = task_domain.after(entry.task, events, now)
                 need = requirement_of(queued.spec)
                 # Straight to an agent only when nothing is waiting ahead of it for the same kind of slot.
-                agent = None if self._fleet.ready.get(need) else choose(need, candidates)
+                agent = None if self._fleet.ready.get(need) else self._choose(need, candidates)
                 if agent is not None:
                     events += task_domain.assign(queued, agent.id)
                     assignments[task_id] = self._reserve(agent)
@@ -113,7 +115,7 @@ class Scheduler:
             return
         for need in list(self._fleet.ready):
             while self._room(plans) and (task_id := self._fleet.peek_ready(need)) is not None:
-                agent = choose(need, candidates)
+                agent = self._choose(need, candidates)
                 if agent is None:
                     break
                 self._fleet.pop_ready(need)
@@ -123,6 +125,13 @@ class Scheduler:
                 assignments[task_id] = self._reserve(agent)
                 plans.append(self._plan(task_id, task_domain.assign(entry.task, agent.id), entry.last_seq,
                                         agent.id))
+
+    @staticmethod
+    def _choose(need: Requirement, candidates: list[Candidate]) -> Candidate | None:
+        started = time.perf_counter()
+        agent = choose(need, candidates)
+        PLACEMENT_SECONDS.observe(time.perf_counter() - started)
+        return agent
 
     def _reserve(self, agent: Candidate) -> str:
         self._tick += 1

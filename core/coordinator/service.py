@@ -21,6 +21,7 @@ from core.coordinator.writer import Writer
 from core.events.codec import decode_envelope
 from core.events.envelope import Recorded
 from core.messages import Deregistered, Registered, heartbeat_decoder, report_decoder
+from core.metrics import serve_metrics
 from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
@@ -185,6 +186,7 @@ class Coordinator:
 
 
 async def run_coordinator(settings: Settings, stop: asyncio.Event) -> None:
+    serve_metrics(settings)
     nc, js = await connect(settings, "hive-coordinator")
     coordinator = Coordinator(settings, nc, js)
     try:
