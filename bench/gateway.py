@@ -28,6 +28,7 @@ from tests.e2e.processes import ProcessStack
 CONNECTIONS = 64
 DISTINCT_REQUESTS = 2000
 WARMUP_S = 1.0
+BATCH, BATCH_CONNECTIONS = 500, 4
 
 
 class _QuietStack(ProcessStack):
@@ -42,6 +43,12 @@ def _post_requests(host: str, token: str) -> list[bytes]:
     return [build_request("POST", "/api/tasks", host, headers,
                           json.dumps({"title": f"bench {i}", "prompt": str(i), "capabilities": ["echo"]}).encode())
             for i in range(DISTINCT_REQUESTS)]
+
+
+def _batch_requests(host: str, token: str) -> list[bytes]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    tasks = [{"title": f"bench {i}", "prompt": str(i), "capabilities": ["echo"]} for i in range(BATCH)]
+    return [build_request("POST", "/api/tasks/batch", host, headers, json.dumps({"tasks": tasks}).encode())]
 
 
 def _get_requests(host: str, token: str, ids: list[str]) -> list[bytes]:
@@ -107,12 +114,12 @@ class _CpuMeter:
 
 
 async def _measure(procs: ProcessStack, servers: dict[str, int], requests: list[bytes], duration: float,
-                   profile: Path | None) -> tuple[LoadResult, dict[str, float]]:
+                   profile: Path | None, connections: int = CONNECTIONS) -> tuple[LoadResult, dict[str, float]]:
     """Runs the load; returns it and, per process, its CPU time per measured request in microseconds."""
     pid = procs.procs["gateway"].pid
     meter = _CpuMeter({"gateway": pid, "projections": procs.procs["projections"].pid, **servers})
     spy = _profiler(pid, duration, profile) if profile is not None else None
-    result = await run_in_process("127.0.0.1", procs.gateway_port, requests, connections=CONNECTIONS,
+    result = await run_in_process("127.0.0.1", procs.gateway_port, requests, connections=connections,
                                   duration=duration, warmup=WARMUP_S)
     used = meter.used()
     if spy is not None:
@@ -154,12 +161,18 @@ async def run(quick: bool, profile_dir: Path | None = None) -> dict[str, float]:
         ids = await _projected_ids(settings, DISTINCT_REQUESTS)
         get, get_cpu = await _measure(procs, servers, _get_requests(host, token, ids), duration,
                                       profile_dir / "get.txt" if profile_dir else None)
+        # Last: the projections are still busy with these tasks for a while after.
+        batch, batch_cpu = await _measure(procs, servers, _batch_requests(host, token), duration,
+                                          profile_dir / "batch.txt" if profile_dir else None, BATCH_CONNECTIONS)
         # CPU per request, per process: on a shared 2-core box this is steadier than req/s.
         return {
             **get.as_dict("get_task"),
             **{f"get_task_cpu_us_{name}": us for name, us in get_cpu.items()},
             **post.as_dict("post_task"),
             **{f"post_task_cpu_us_{name}": us for name, us in post_cpu.items()},
+            "post_batch_tasks_per_s": batch.rps * BATCH,
+            "post_batch_p99_ms": batch.p99_ms,
+            "post_batch_gateway_cpu_us_per_task": batch_cpu["gateway"] / BATCH,
         }
     finally:
         if procs is not None:
