@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import socket
 from collections.abc import Generator
 
 import uvicorn
@@ -14,6 +16,13 @@ from gateway.http_protocol import CoalescingHttpToolsProtocol
 
 
 class _Server(uvicorn.Server):
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # What start-up made (modules, the app, pools) lives as long as the process: moved out of the
+        # collector's reach, a full collection under load scans only what requests made (a ~20 ms pause less).
+        gc.collect()
+        gc.freeze()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         # The service runtime owns SIGINT/SIGTERM and tells us through `stop`.
@@ -31,6 +40,8 @@ async def run_gateway(settings: Settings, stop: asyncio.Event) -> None:
         log_level=settings.log_level.lower(),
         # A log line per request would cost more than serving a read; errors are still logged.
         access_log=False,
+        # Nothing reads the client's address, so X-Forwarded-* need not be parsed on every request.
+        proxy_headers=False,
         # Graceful: finish in-flight requests on stop, but not forever.
         timeout_graceful_shutdown=10,
     )
