@@ -86,6 +86,13 @@ async def swap_in(conn: asyncpg.Connection, live: str, fresh: str) -> None:
             await conn.execute(f"DROP SCHEMA {quote_ident(old)} CASCADE")
 
 
+async def analyze_tables(conn: asyncpg.Connection, schema: str) -> None:
+    """Planner statistics for the replayed tables, so the schema swaps in ready for queries (autovacuum
+    would gather them only some time after the swap)."""
+    for table in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema):
+        await conn.execute(f"ANALYZE {quote_ident(schema)}.{quote_ident(table['tablename'])}")
+
+
 async def rebuild(settings: Settings) -> None:
     """Rebuild every read model from sequence 1 and swap the result in for settings.db_schema."""
     live, fresh = settings.db_schema, new_schema_name(settings.db_schema)
@@ -96,6 +103,7 @@ async def rebuild(settings: Settings) -> None:
         print(f"rebuild: replaying {settings.events_stream} into {fresh}", file=sys.stderr, flush=True)
         try:
             seq = await _replay(settings, fresh, progress)
+            await analyze_tables(conn, fresh)
             await swap_in(conn, live, fresh)
         except BaseException:
             await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(fresh)} CASCADE")
