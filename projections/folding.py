@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Protocol
 
-from projections.reader import StreamReader
 from projections.rows import BatchChanges, fold_into
 
 # Messages folded between yields to the event loop: small enough that the writer's next statement
@@ -15,12 +15,18 @@ CHUNK = 500
 AHEAD = 2
 
 
+class Source(Protocol):
+    async def take(self, limit: int) -> list[tuple[int, bytes]]:
+        """Up to `limit` (seq, raw event) pairs in stream order, waiting for one; [] at the end."""
+        ...
+
+
 class Folder:
     """Takes messages from `reader` after sequence `after`, folds them into batches of up to `batch_max`
     events. `take` hands the writer the oldest closed batch, or else whatever has been folded so far
     (live, a batch is what arrived while the previous one was being written)."""
 
-    def __init__(self, reader: StreamReader, after: int, batch_max: int) -> None:
+    def __init__(self, reader: Source, after: int, batch_max: int) -> None:
         self._reader, self._after, self._batch_max = reader, after, batch_max
         self._closed: deque[BatchChanges] = deque()
         self._open = BatchChanges()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 
 from core.events import new_envelope
 from core.events.agent import AgentDeregistered, AgentRegistered, Hardware
@@ -25,6 +26,7 @@ from core.ids import uuid7
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from projections import writer
 from projections.db import create_pool
 from projections.service import running_projector
 from tests.helpers import wait_until
@@ -51,7 +53,12 @@ async def fetch_row(settings: Settings, table: str, id: str) -> dict[str, Any] |
         await pool.close()
 
 
-async def test_task_lifecycle_and_agents_end_as_rows(settings: Settings) -> None:
+@pytest.mark.parametrize("copy_min_rows", [1, writer.COPY_MIN_ROWS], ids=["copy", "insert"])
+async def test_task_lifecycle_and_agents_end_as_rows(
+    settings: Settings, copy_min_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # New rows go by COPY from COPY_MIN_ROWS in a batch on; 1 sends this one task's row that way too.
+    monkeypatch.setattr(writer, "COPY_MIN_ROWS", copy_min_rows)
     nc, js = await connect(settings, "test")
     store = EventStore(nc, js, settings)
     task_id, agent_id = uuid7(), uuid7()
