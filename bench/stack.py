@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 import uuid
@@ -18,7 +19,7 @@ class BenchStack:
     def __init__(self, sidecars: int = 2, concurrency: int = 64) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="hive-bench-"))
         self.home.chmod(0o755)
-        self.nats = EmbeddedNats(self.home / "nats")
+        self.nats = EmbeddedNats(self.home / "nats", gomaxprocs=1 if (os.cpu_count() or 1) <= 2 else None)
         self.pg = EmbeddedPostgres(self.home / "pg")
         self.sidecars, self.concurrency = sidecars, concurrency
         self.settings: Settings | None = None

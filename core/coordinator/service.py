@@ -11,8 +11,8 @@ import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from core.coordinator.consumers import reports_consumer
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
 from core.coordinator.reports import ReportHandler
@@ -33,6 +33,7 @@ from projections.reader import ConsumerLost, StreamReader
 log = logging.getLogger(__name__)
 
 REPORT_BATCH = 256
+RACE_RETRIES = 10
 FOLD_BATCH = 10_000
 
 
@@ -112,37 +113,34 @@ class Coordinator:
 
     async def _consume_reports(self) -> None:
         s = self.settings
-        psub = await self.js.pull_subscribe(
-            f"{s.prefix}.reports.>", durable="coordinator", stream=s.reports_stream,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0, max_ack_pending=20_000,
-                                  max_deliver=-1),
-        )
+        psub = await reports_consumer(self.js, s)
         while True:
             msgs = await fetch_ready(psub, REPORT_BATCH, timeout=1.0)
             if msgs:
                 await self._handle_reports(msgs)
+                for msg in msgs:  # only now: every report in the batch is recorded
+                    await msg.ack()
 
     async def _handle_reports(self, msgs: list[Msg]) -> None:
         # Agent reports one by one (rare); task reports as one batch, each task's in arrival order.
         by_task: dict[str, list[Any]] = {}
-        task_msgs: dict[str, list[Msg]] = {}
         for msg in msgs:
             report = self._decode_report(msg)
             if report is None:
-                await msg.term()
-            elif isinstance(report, Registered | Deregistered):
+                continue  # logged; acked with the batch, as redelivering it cannot help
+            if isinstance(report, Registered | Deregistered):
                 await self.reports.handle_agent_report(report)
-                await msg.ack()
             else:
                 by_task.setdefault(report.task_id, []).append(report)
-                task_msgs.setdefault(report.task_id, []).append(msg)
-        if not by_task:
-            return
-        lost = set(await self.reports.handle_task_reports(by_task))
-        for task_id, held in task_msgs.items():
-            for msg in held:
-                # A decision that lost a race is redone from a fresher fold when the report comes back.
-                await (msg.nak(delay=0.05) if task_id in lost else msg.ack())
+        for attempt in range(RACE_RETRIES):
+            if not by_task:
+                return
+            lost = await self.reports.handle_task_reports(by_task)
+            # A decision that lost a race is decided again once the fold (soon) shows what won.
+            by_task = {task_id: by_task[task_id] for task_id in lost}
+            if by_task:
+                await asyncio.sleep(0.01 * 2**attempt)
+        raise RuntimeError(f"reports for {sorted(by_task)} kept losing races; restarting to re-read them")
 
     def _decode_report(self, msg: Msg) -> Any:
         try:

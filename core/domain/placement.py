@@ -16,6 +16,10 @@ import msgspec
 W_PROFICIENCY = 0.5
 W_FREE = 0.3
 W_SPEED = 0.2
+# Scores are compared rounded to this many places, so float noise never beats the least-recently-used rule.
+DIGITS = 9
+# A raw score this far below the best cannot round up to meet it: skip rounding it (most candidates).
+_MARGIN = 1e-8
 
 
 class Candidate(msgspec.Struct, kw_only=True):
@@ -57,9 +61,45 @@ def score(agent: Candidate, need: Requirement, fastest: float) -> float:
 
 
 def choose(need: Requirement, agents: Iterable[Candidate]) -> Candidate | None:
-    """The best eligible agent, or None when no agent can take the task now."""
-    pool = [a for a in agents if eligible(a, need)]
+    """The best eligible agent, or None when no agent can take the task now.
+
+    Same result as `max(eligible agents, key=(round(score, DIGITS), -last_assigned))`, first one on a
+    full tie; written out as two plain loops because it runs per decision over the whole fleet.
+    """
+    pool = _eligible(need, agents)
     if not pool:
         return None
     fastest = max(a.tokens_per_s for a in pool)
-    return max(pool, key=lambda a: (round(score(a, need, fastest), 9), -a.last_assigned))
+    caps = need.capabilities
+    # One required capability (the usual case) skips building a generator per agent: x / 1 == x exactly.
+    only = caps[0] if len(caps) == 1 else None
+    best: Candidate | None = None
+    best_raw = best_rounded = 0.0
+    for a in pool:
+        # The terms as in `score`, in the same order, so the floats are identical.
+        if only is not None:
+            proficiency = a.capabilities[only]
+        else:
+            proficiency = sum(a.capabilities[c] for c in caps) / len(caps) if caps else 1.0
+        free = (a.max_concurrency - a.in_flight) / a.max_concurrency
+        speed = a.tokens_per_s / fastest if fastest > 0 else 0.0
+        raw = W_PROFICIENCY * proficiency + W_FREE * free + W_SPEED * speed
+        if best is not None and raw < best_raw - _MARGIN:
+            continue
+        rounded = round(raw, DIGITS)
+        if best is None or rounded > best_rounded or (rounded == best_rounded and a.last_assigned < best.last_assigned):
+            best, best_raw, best_rounded = a, raw, rounded
+    return best
+
+
+def _eligible(need: Requirement, agents: Iterable[Candidate]) -> list[Candidate]:
+    """`eligible` over many agents, as narrowing passes: each is one cheap test per agent, no call."""
+    # A free slot implies max_concurrency > 0, which `choose` divides by.
+    pool = [a for a in agents if a.in_flight < a.max_concurrency and a.online]
+    for cap in need.capabilities:
+        pool = [a for a in pool if cap in a.capabilities]
+    model = need.model
+    if model is not None:
+        # An agent that lists no models accepts any (a CLI agent chooses its own).
+        pool = [a for a in pool if not a.models or model in a.models]
+    return pool
