@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from core.ids import uuid7
@@ -80,3 +81,22 @@ async def test_agents_list_and_get(settings: Settings) -> None:
         assert agent["hardware"] == {"hostname": "gpu1"} and agent["models"] == ["llama3"]
         missing = await client.get("/api/agents/nope", headers=h)
         assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+
+
+async def test_concurrent_reads_each_get_their_own_task(settings: Settings) -> None:
+    # Reads arriving together share one read-model query; each must still get its own answer.
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    ids = [uuid7() for _ in range(12)]
+    async with gateway(settings) as client:
+        for i, task_id in enumerate(ids):
+            await insert_task(settings, task_id, created_at=at, title=f"t{i}", seq=i + 1)
+        unknown = [uuid7() for _ in range(3)]
+        asked = [*ids, *ids[:5], *unknown]  # duplicates and unknown ids in the same batch
+        h = auth(settings, "viewer")
+        answers = await asyncio.gather(*(client.get(f"/api/tasks/{task_id}", headers=h) for task_id in asked))
+    for task_id, resp in zip(asked, answers, strict=True):
+        if task_id in unknown:
+            assert resp.status_code == 404, resp.text
+        else:
+            assert resp.status_code == 200 and resp.json()["id"] == task_id
+            assert resp.json()["title"] == f"t{ids.index(task_id)}"
