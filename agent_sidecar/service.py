@@ -33,6 +33,7 @@ from core.store.pull import fetch_ready
 log = logging.getLogger(__name__)
 
 _heartbeat_encoder = msgspec.json.Encoder()
+FINISHED_MEMORY = 10_000
 
 
 def _version() -> str:
@@ -65,6 +66,8 @@ class Sidecar:
         # How long one fetch waits for work: bounds how long draining waits for the fetch loop to notice.
         self._fetch_wait_s = fetch_wait_s
         self._runs: dict[str, tuple[TaskRun, asyncio.Task[None]]] = {}
+        # Recently finished (task, attempt) keys, oldest first: a redelivered dispatch is acked, not re-run.
+        self._finished: dict[str, None] = {}
         self._slot_freed = asyncio.Event()
         self._draining = False
         self._tokens = TokenRate()
@@ -234,6 +237,10 @@ class Sidecar:
             start_report_delay_s=self._start_report_delay_s, on_chunk=self._live_publisher(job),
             on_result=self._record,
         )
+        if run.key in self._finished:
+            with contextlib.suppress(Exception):
+                await msg.ack()  # redelivered after its ack was lost: already run and reported
+            return
         if self._draining or run.key in self._runs:
             # Draining: hand it back untouched. Duplicate: a redelivery of a task we are still running; the
             # delay keeps it from bouncing straight back (our ack of the running copy removes it anyway).
@@ -247,6 +254,9 @@ class Sidecar:
     async def _supervise(self, run: TaskRun) -> None:
         try:
             await run.run()
+            self._finished[run.key] = None
+            if len(self._finished) > FINISHED_MEMORY:
+                del self._finished[next(iter(self._finished))]
         except asyncio.CancelledError:
             raise
         except Exception as err:

@@ -166,6 +166,29 @@ async def _first_kind(reader: ReportReader, task_id: str, kind: str) -> bool | N
     return kind in kinds_for(reader.reports, task_id) or None
 
 
+async def test_a_dispatch_redelivered_after_it_finished_is_acked_not_run_again(
+    settings: Settings, nats: tuple[NATS, JetStreamContext], reader: ReportReader, make_sidecar: MakeSidecar
+) -> None:
+    gated = GatedExecutor()
+    sidecar = make_sidecar(executor=gated)
+    await sidecar.start()
+    await dispatch(nats[1], settings, sidecar.agent_id, "once", prompt="x")
+    await wait_until(lambda: gated.running, what="the task to start")
+    gated.release("once")
+    await final_for(reader, "once")
+    # The same (task, attempt) again, as JetStream would redeliver it had the ack been lost.
+    job = Dispatch(task_id="once", attempt=1, title="task once", prompt="x")
+    await nats[1].publish(settings.dispatch_subject(sidecar.agent_id), dispatch_encoder.encode(job),
+                          headers={"Nats-Msg-Id": "once:1:redelivered"})
+
+    async def drained() -> bool:
+        info = await nats[1].consumer_info(settings.dispatch_stream, durable_name(sidecar.agent_id))
+        return info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.consumer_seq == 2
+
+    await wait_until(drained, what="the repeat acked")
+    assert gated.started == ["once"]
+
+
 async def test_runs_dispatches_and_reports_in_order(
     settings: Settings, nats: tuple[NATS, JetStreamContext], reader: ReportReader, make_sidecar: MakeSidecar
 ) -> None:
