@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -14,6 +15,11 @@ from gateway.permissions import Permission, allows
 from gateway.token_cache import VerifiedTokens
 
 _PERMISSION_OPT = "permission"
+
+
+@functools.lru_cache(maxsize=1024)
+def _allows(roles: tuple[str, ...], permission: str) -> bool:
+    return allows(roles, permission)  # a handful of role sets and permissions: the answers are few
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -60,7 +66,7 @@ class BearerAuthMiddleware:
             scope["user"] = principal
             scope["auth"] = principal
             permission = scope["route_handler"].opt.get(_PERMISSION_OPT)
-            if permission is None or not allows(principal.roles, permission):
+            if permission is None or not _allows(principal.roles, permission):
                 raise PermissionDeniedException(
                     detail=f"role(s) {', '.join(principal.roles) or 'none'} lack the '{permission}' permission"
                 )

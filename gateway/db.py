@@ -30,6 +30,7 @@ async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
 async def create_pool(settings: Settings, *, max_size: int = 10) -> asyncpg.Pool[Any]:
     pool: asyncpg.Pool[Any] = await create_read_model_pool(
         settings, init=_init_connection, max_size=max_size, reset=_keep_session,
-        server_settings={"application_name": "hive-gateway"},
+        # UTC: the read model's JSON carries timestamps in the session's zone (readmodel.py).
+        server_settings={"application_name": "hive-gateway", "TimeZone": "UTC"},
     )
     return pool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from core.ids import uuid7
@@ -54,6 +55,24 @@ async def test_get_task_from_read_model(settings: Settings) -> None:
     assert datetime.fromisoformat(task["created_at"]) == at
     assert datetime.fromisoformat(task["finished_at"]) == at
     assert task["error"] is None and task["started_at"] is None
+    assert task["created_at"] == "2026-02-03T04:05:06.789000Z"
+
+
+async def test_task_json_keeps_its_types_and_forms(settings: Settings) -> None:
+    # Whole-second timestamps, floats that are whole numbers, deep and big JSON values, nulls.
+    at = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
+    task_id = uuid7()
+    payload = {"n": [1, 2.5, -3e-7, 10**18], "deep": {"a": {"b": [None, True, "é"]}}, "ratio": 1.10}
+    async with gateway(settings) as client:
+        await insert_task(settings, task_id, created_at=at, timeout_s=300.0, payload=payload, model="m",
+                          depends_on=[str(uuid.UUID(int=7))], result=None, started_at=at)
+        one = (await client.get(f"/api/tasks/{task_id}", headers=auth(settings, "viewer"))).json()
+        listed = (await client.get("/api/tasks", headers=auth(settings, "viewer"))).json()["items"]
+    assert listed == [one]
+    assert one["created_at"] == one["started_at"] == "2026-02-03T04:05:06Z"
+    assert one["timeout_s"] == 300.0 and isinstance(one["timeout_s"], float)
+    assert one["payload"] == payload and one["model"] == "m" and one["result"] is None
+    assert one["depends_on"] == [str(uuid.UUID(int=7))] and one["capabilities"] == []
 
 
 async def test_get_unknown_task_is_404(settings: Settings) -> None:
