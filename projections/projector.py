@@ -96,7 +96,7 @@ class Projector:
                 return
             reader = StreamReader(
                 self._nc, self._js, self._settings.events_stream, f"{self._settings.prefix}.events.>",
-                self.checkpoint + 1, high_water=2 * self._batch_max,
+                self.checkpoint + 1, configured_url=self._settings.nats_url, high_water=2 * self._batch_max,
             )
             folder = Folder(reader, self.checkpoint, self._batch_max)
             reader_task = asyncio.create_task(reader.run())

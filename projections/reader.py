@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from urllib.parse import urlparse
 
 import orjson
 from nats.aio.client import Client as NATS
@@ -40,13 +41,15 @@ class StreamReader:
     or silence past the heartbeat raises ConsumerLost; the owner restarts from its own checkpoint.
 
     The consumer is managed through nats-py (`js`); its messages arrive on a Wire of their own, opened
-    to the server `nc` is connected to, because nats-py's per-message cost dominated a replay."""
+    to the server `nc` is connected to (with `configured_url`'s credentials where that server's address
+    has none), because nats-py's per-message cost dominated a replay."""
 
     def __init__(
         self, nc: NATS, js: JetStreamContext, stream: str, subject: str, start_seq: int,
-        *, fetch: int = FETCH, high_water: int = HIGH_WATER,
+        *, configured_url: str | None = None, fetch: int = FETCH, high_water: int = HIGH_WATER,
     ) -> None:
         self._nc, self._js, self._stream, self._subject = nc, js, stream, subject
+        self._configured_url = configured_url
         self.next_seq = start_seq
         self._fetch, self._high_water = fetch, high_water
         self._pull = orjson.dumps(
@@ -98,7 +101,9 @@ class StreamReader:
             num_replicas=1,
         )
         self._request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{consumer}"
-        wire = await Wire.open(url, "hive-projections-reader")
+        # A server nats-py found through the cluster comes without the configured URL's credentials.
+        credentials = urlparse(self._configured_url) if self._configured_url and not url.username else None
+        wire = await Wire.open(url, "hive-projections-reader", credentials=credentials)
         try:
             wire.subscribe(self._inbox)
             await self._js.add_consumer(self._stream, config)

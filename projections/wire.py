@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from urllib.parse import ParseResult, unquote
+from urllib.parse import ParseResult
 
 import orjson
 
@@ -36,7 +36,11 @@ class Wire:
         self._tail = b""
 
     @classmethod
-    async def open(cls, url: ParseResult, name: str, timeout: float = 5.0) -> Wire:
+    async def open(
+        cls, url: ParseResult, name: str, *, credentials: ParseResult | None = None, timeout: float = 5.0
+    ) -> Wire:
+        """Connect to `url`'s server, authenticating with the user and password or token of `credentials`
+        (default: `url` itself)."""
         host, port = url.hostname or "127.0.0.1", url.port or DEFAULT_PORT
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port)
@@ -47,7 +51,8 @@ class Wire:
                 info = orjson.loads(line[5:])
                 if url.scheme == "tls" or info.get("tls_required"):
                     await writer.start_tls(ssl.create_default_context(), server_hostname=host)
-                writer.write(b"CONNECT " + orjson.dumps(_connect_options(url, name)) + b"\r\nPING\r\n")
+                options = _connect_options(credentials or url, name)
+                writer.write(b"CONNECT " + orjson.dumps(options) + b"\r\nPING\r\n")
                 while not (line := await reader.readline()).startswith(b"PONG"):
                     if line.startswith(b"-ERR") or not line:
                         raise WireError(f"NATS refused the reader's connection: {line.decode(errors='replace').strip()}")
@@ -115,8 +120,9 @@ def _connect_options(url: ParseResult, name: str) -> dict[str, object]:
         "verbose": False, "pedantic": False, "headers": True, "no_responders": True, "protocol": 1,
         "lang": "python-hive-reader", "version": "1", "name": name,
     }
-    if url.username and url.password is not None:
-        options["user"], options["pass"] = unquote(url.username), unquote(url.password)
-    elif url.username:
-        options["auth_token"] = unquote(url.username)
+    # As nats-py takes them from a URL (not percent-decoded), so both connections present the same secret.
+    if url.username is not None and url.password is not None:
+        options["user"], options["pass"] = url.username, url.password
+    elif url.username is not None:
+        options["auth_token"] = url.username
     return options
