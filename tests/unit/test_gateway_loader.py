@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
+import msgspec
 import pytest
 
 from gateway.task_loader import TaskLoader
@@ -13,12 +13,14 @@ from gateway.task_loader import TaskLoader
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _row(task_id: str) -> dict[str, Any]:
-    return {"id": task_id, "status": "queued", "title": f"title of {task_id}", "description": "", "prompt": "",
+def _row(task_id: str) -> tuple[str]:
+    """A row as the read-model query returns it: the task's JSON."""
+    task = {"id": task_id, "status": "queued", "title": f"title of {task_id}", "description": "", "prompt": "",
             "capabilities": [], "model": None, "priority": 0, "payload": {}, "depends_on": [], "max_attempts": 1,
             "timeout_s": None, "created_by": "u", "assigned_agent_id": None, "attempt": 0, "result": None,
             "error": None, "created_at": AT, "updated_at": AT, "queued_at": None, "assigned_at": None,
-            "started_at": None, "finished_at": None, "last_seq": 1}
+            "started_at": None, "finished_at": None, "seq": 1}
+    return (msgspec.json.encode(task).decode(),)
 
 
 class _Pool:
@@ -28,7 +30,7 @@ class _Pool:
         self.known, self.fail = known, fail
         self.queries: list[list[str]] = []
 
-    async def fetch(self, query: str, ids: list[str]) -> list[dict[str, Any]]:
+    async def fetch(self, query: str, ids: list[str]) -> list[tuple[str]]:
         self.queries.append(ids)
         await asyncio.sleep(0)
         if self.fail:
