@@ -1,4 +1,10 @@
-"""Gateway throughput and latency: POST /api/tasks and GET /api/tasks/{id} at 64 connections (bench.loadgen)."""
+"""Gateway throughput and latency at 64 connections (bench.loadgen): POST /api/tasks, then GET /api/tasks/{id}
+over tasks it created once they are projected, then POST /api/tasks/batch (4 connections, 500 tasks a batch).
+
+The gateway runs as its own process with the projections service, on embedded NATS and PostgreSQL. Besides
+req/s and latency, each phase reports the CPU time per request of every process involved (`*_cpu_us_*`),
+which is steadier than req/s on a shared machine. `--profile DIR` records the gateway with py-spy.
+"""
 
 from __future__ import annotations
 
