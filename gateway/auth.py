@@ -12,6 +12,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.tokens import TokenError, verify_token
 from gateway.permissions import Permission, allows
+from gateway.raw_http import header
 from gateway.token_cache import VerifiedTokens
 
 _PERMISSION_OPT = "permission"
@@ -39,13 +40,6 @@ def _unauthorized(detail: str, error: str | None = None) -> NotAuthorizedExcepti
     return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": challenge})
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value
-    return None
-
-
 class BearerAuthMiddleware:
     """Sets `scope["user"]` to the caller's Principal (401 without a valid token), then checks the permission.
 
@@ -62,7 +56,7 @@ class BearerAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("method") != "OPTIONS":
-            principal = self._authenticate(_header(scope, b"authorization"))
+            principal = self._authenticate(header(scope, b"authorization"))
             scope["user"] = principal
             scope["auth"] = principal
             permission = scope["route_handler"].opt.get(_PERMISSION_OPT)
