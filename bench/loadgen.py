@@ -75,7 +75,6 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.sent_at = 0.0
-        self.head_end = -1
         self.need = -1
         self.status = 0
 
