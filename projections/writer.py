@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
@@ -70,6 +71,14 @@ FROM unnest($1::text[], $2::text[], $3::int[], $4::bool[], $5::text[], $6::jsonb
 WHERE t.id = u.id AND t.last_seq < u.last_seq
 """
 
+# A live batch usually holds both new tasks and patches of older ones: one statement, one round trip.
+# The two parts touch different rows (a task created in this batch is folded into its new row).
+UPSERT_AND_PATCH_TASKS = (
+    f"WITH inserted AS ({INSERT_TASKS}), patched AS ("
+    + re.sub(r"\$(\d+)", lambda m: f"${int(m[1]) + 25}", UPDATE_TASKS)
+    + ") SELECT 1"
+)
+
 UPSERT_AGENT = """
 INSERT INTO agents (id, name, session_id, status, capabilities, models, max_concurrency, executor, hardware,
     registered_at, updated_at, last_seq)
@@ -135,26 +144,28 @@ def _copy_records(rows: list[TaskChange]) -> list[tuple[Any, ...]]:
     return out
 
 
-async def _insert_tasks(conn: asyncpg.Connection, new: list[TaskChange]) -> None:
-    if len(new) >= COPY_MIN_ROWS:
-        # Rows can exist already only when history is applied again (a rewound checkpoint); those take the
-        # upsert, which keeps the newer fold. The schema's projection lock keeps other writers out meanwhile.
-        existing = {r["id"] for r in await conn.fetch(EXISTING_TASKS, [r.id for r in new])}
-        fresh = [r for r in new if r.id not in existing]
-        if fresh:
-            await conn.copy_records_to_table("tasks", records=_copy_records(fresh), columns=TASK_COLUMNS)
-        new = [r for r in new if r.id in existing]
-    if new:
-        await conn.execute(INSERT_TASKS, *_insert_args(new))
+async def _copy_new_tasks(conn: asyncpg.Connection, new: list[TaskChange]) -> list[TaskChange]:
+    """COPY the rows that do not exist yet; returns the others. Rows exist already only when history is
+    applied again (a rewound checkpoint): those take the upsert, which keeps the newer fold. The schema's
+    projection lock keeps other writers out meanwhile."""
+    existing = {r["id"] for r in await conn.fetch(EXISTING_TASKS, [r.id for r in new])}
+    fresh = [r for r in new if r.id not in existing]
+    if fresh:
+        await conn.copy_records_to_table("tasks", records=_copy_records(fresh), columns=TASK_COLUMNS)
+    return [r for r in new if r.id in existing]
 
 
 async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None:
     """Write one batch's row changes; the caller holds the transaction."""
     new = [r for r in changes.tasks.values() if r.spec is not None]
     patches = [r for r in changes.tasks.values() if r.spec is None]
-    if new:
-        await _insert_tasks(conn, new)
-    if patches:
+    if len(new) >= COPY_MIN_ROWS:
+        new = await _copy_new_tasks(conn, new)
+    if new and patches:
+        await conn.execute(UPSERT_AND_PATCH_TASKS, *_insert_args(new), *_update_args(patches))
+    elif new:
+        await conn.execute(INSERT_TASKS, *_insert_args(new))
+    elif patches:
         await conn.execute(UPDATE_TASKS, *_update_args(patches))
     upserts, updates = [], []
     for a in changes.agents.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from core.events.task import TaskCreated
+from core.events.task import TaskCreated, TaskQueued
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
@@ -88,3 +88,24 @@ async def test_projection_carries_on_when_its_consumer_is_deleted(settings: Sett
         await wait_until(lambda: projector.checkpoint >= last, what="projection after the consumer was deleted")
     assert len((await snapshot(settings))["tasks"]) == 40
     await nc.close()
+
+
+async def test_new_rows_and_patches_of_one_batch_in_one_statement(settings: Settings) -> None:
+    pool = await create_pool(settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn, settings.db_schema)
+            async with conn.transaction():
+                await writer.write_changes(conn, fold_batch([raw(1, "t1", TaskCreated(title="old"))]))
+            batch = fold_batch([
+                raw(2, "t2", TaskCreated(title="new")),
+                raw(3, "t1", TaskQueued(attempt=1)),
+                raw(4, "t2", TaskQueued(attempt=1)),
+            ])
+            assert [r.spec is None for r in batch.tasks.values()] == [False, True]
+            async with conn.transaction():
+                await writer.write_changes(conn, batch)
+            rows = await conn.fetch("SELECT id, title, status, attempt, last_seq FROM tasks ORDER BY id")
+            assert [tuple(r) for r in rows] == [("t1", "old", "queued", 1, 3), ("t2", "new", "queued", 1, 4)]
+    finally:
+        await pool.close()
