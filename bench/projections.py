@@ -92,6 +92,7 @@ class Publisher:
         self.published = 0
         self.acked = 0
         self.seqs: dict[int, int] = {}  # publish index -> stream seq
+        self.acked_at: dict[int, float] = {}  # publish index -> when its ack arrived
         self._room = asyncio.Event()
         self.errors: list[bytes] = []
 
@@ -103,7 +104,8 @@ class Publisher:
         if "seq" not in ack:
             self.errors.append(msg.data)
         else:
-            self.seqs[int(msg.subject.rsplit(".", 1)[1])] = ack["seq"]
+            index = int(msg.subject.rsplit(".", 1)[1])
+            self.seqs[index], self.acked_at[index] = ack["seq"], time.time()
         self.acked += 1
         if self.published - self.acked <= WINDOW // 2:
             self._room.set()
@@ -176,14 +178,17 @@ def percentile(sorted_values: list[float], q: float) -> float:
 async def live_lag(nc: NATS, settings: Settings, duration_s: float) -> dict[str, float]:
     """Publish at LIVE_RATE into a running `hive projections`; per event, publish -> its batch committed."""
     lags, achieved = await live_lags(nc, settings, duration_s)
-    committed = sorted(lag for t, lag, _ in lags if t >= LIVE_WARMUP_S)
-    seen = sorted(lag for t, _, lag in lags if t >= LIVE_WARMUP_S)
+    committed = sorted(lag for t, lag, _, _ in lags if t >= LIVE_WARMUP_S)
+    seen = sorted(lag for t, _, lag, _ in lags if t >= LIVE_WARMUP_S)
+    stored = sorted(lag for t, _, _, lag in lags if t >= LIVE_WARMUP_S)
     return {
         "projection_lag_p50_ms": percentile(committed, 0.5),
         "projection_lag_p99_ms": percentile(committed, 0.99),
         "projection_lag_max_ms": committed[-1],
         # The same, up to when this process got the commit's NOTIFY (adds delivery and our own scheduling).
         "projection_lag_seen_p99_ms": percentile(seen, 0.99),
+        # Publish -> JetStream's ack (stored): the part of the lag before the projection could see the event.
+        "projection_publish_ack_p99_ms": percentile(stored, 0.99),
         "projection_live_rate_per_s": achieved,
         "projection_live_events": float(len(committed)),
     }
@@ -191,10 +196,10 @@ async def live_lag(nc: NATS, settings: Settings, duration_s: float) -> dict[str,
 
 async def live_lags(
     nc: NATS, settings: Settings, duration_s: float
-) -> tuple[list[tuple[float, float, float]], float]:
+) -> tuple[list[tuple[float, float, float, float]], float]:
     """Per event published at LIVE_RATE: (seconds since the start, ms from publish to its batch's commit,
-    ms to the NOTIFY of that commit reaching us); and the publish rate achieved. Wall clock on both
-    sides: PostgreSQL runs on this machine."""
+    ms to the NOTIFY of that commit reaching us, ms to JetStream's ack); and the publish rate achieved.
+    Wall clock on both sides: PostgreSQL runs on this machine."""
     commits: list[tuple[int, float, float]] = []  # (checkpoint seq, commit time, arrival time), in order
 
     def on_notify(*args: Any) -> None:
@@ -243,7 +248,8 @@ async def live_lags(
     for k, t_sent in enumerate(sent):
         seq = pub.seqs[k + 1]  # index 0 was the warm-up event
         _, committed, seen = commits[bisect.bisect_left(commit_seqs, seq)]
-        lags.append((t_sent - start, (committed - t_sent) * 1000, (seen - t_sent) * 1000))
+        acked = pub.acked_at[k + 1]
+        lags.append((t_sent - start, (committed - t_sent) * 1000, (seen - t_sent) * 1000, (acked - t_sent) * 1000))
     return lags, achieved
 
 
