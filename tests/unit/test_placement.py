@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from core.domain.placement import Candidate, Requirement, choose
+from core.domain.placement import Candidate, Requirement, choose, eligible, score
 
 
 def agent(id: str, caps: dict[str, float], *, slots: int = 2, busy: int = 0, models: tuple[str, ...] = (),
@@ -18,17 +20,32 @@ CASES = [
     ("missing capability", Requirement(capabilities=("echo",)), [agent("a", {"shell": 1})], None),
     ("needs every capability", Requirement(capabilities=("echo", "gpu")),
      [agent("a", {"echo": 1}), agent("b", {"echo": 0.5, "gpu": 0.5})], "b"),
+    ("needs every one of three capabilities", Requirement(capabilities=("a", "b", "c")),
+     [agent("x", {"a": 1, "b": 1}), agent("y", {"a": 0.1, "b": 0.1, "c": 0.1}), agent("z", {"b": 1, "c": 1})], "y"),
     ("full agent skipped", Requirement(capabilities=("echo",)),
      [agent("a", {"echo": 1}, slots=1, busy=1), agent("b", {"echo": 0.1})], "b"),
+    ("agent with no slots skipped", Requirement(), [agent("a", {}, slots=0), agent("b", {}, busy=1)], "b"),
+    ("every agent full", Requirement(), [agent("a", {}, slots=1, busy=1), agent("b", {}, slots=2, busy=2)], None),
     ("offline agent skipped", Requirement(), [agent("a", {}, online=False), agent("b", {})], "b"),
     ("higher proficiency wins", Requirement(capabilities=("echo",)),
      [agent("a", {"echo": 0.2}), agent("b", {"echo": 0.9})], "b"),
+    ("mean proficiency over the required capabilities", Requirement(capabilities=("x", "y")),
+     [agent("a", {"x": 1.0, "y": 0.1}), agent("b", {"x": 0.6, "y": 0.6, "z": 0.0})], "b"),
     ("more free capacity wins", Requirement(), [agent("a", {}, slots=4, busy=3), agent("b", {}, slots=4)], "b"),
     ("faster wins", Requirement(), [agent("a", {}, tps=10), agent("b", {}, tps=40)], "b"),
+    ("speed is relative to the fastest eligible agent", Requirement(capabilities=("echo",)),
+     [agent("a", {"echo": 0.5}, tps=20), agent("b", {"echo": 0.6}, tps=10), agent("c", {}, tps=1000)], "a"),
     ("model required", Requirement(model="llama3"),
      [agent("a", {}, models=("qwen",)), agent("b", {}, models=("llama3",))], "b"),
+    ("model and capability both required", Requirement(capabilities=("echo",), model="llama3"),
+     [agent("a", {"echo": 1}, models=("qwen",)), agent("b", {"shell": 1}, models=("llama3",)),
+      agent("c", {"echo": 0.1}, models=("llama3", "qwen"))], "c"),
     ("agent listing no models takes any", Requirement(model="llama3"), [agent("a", {})], "a"),
     ("tie goes to least recently used", Requirement(), [agent("a", {}, last=5), agent("b", {}, last=2)], "b"),
+    # 0.1 + 0.2 != 0.3 in floats: scores equal up to rounding noise are a tie, not a win.
+    ("float noise is a tie", Requirement(capabilities=("x", "y")),
+     [agent("a", {"x": 0.1, "y": 0.2}, last=5), agent("b", {"x": 0.3, "y": 0.0}, last=2)], "b"),
+    ("full tie goes to the first listed", Requirement(), [agent("a", {}, last=1), agent("b", {}, last=1)], "a"),
 ]
 
 
@@ -36,3 +53,35 @@ CASES = [
 def test_choose(name: str, need: Requirement, agents: list[Candidate], expected: str | None) -> None:
     chosen = choose(need, agents)
     assert (chosen.id if chosen else None) == expected
+
+
+def reference_choose(need: Requirement, agents: list[Candidate]) -> Candidate | None:
+    """The policy as documented, written plainly: `choose` is its fast form and must agree exactly."""
+    pool = [a for a in agents if eligible(a, need)]
+    if not pool:
+        return None
+    fastest = max(a.tokens_per_s for a in pool)
+    return max(pool, key=lambda a: (round(score(a, need, fastest), 9), -a.last_assigned))
+
+
+CAPS = ["a", "b", "c", "d"]
+MODELS = ["m1", "m2", "m3"]
+candidates = st.builds(
+    lambda i, caps, models, slots, busy, last, tps, online: Candidate(
+        id=str(i), capabilities=caps, models=models, max_concurrency=slots, in_flight=min(busy, slots + 1),
+        last_assigned=last, tokens_per_s=tps, online=online),
+    st.integers(0, 10**6),
+    st.dictionaries(st.sampled_from(CAPS), st.sampled_from([0.0, 0.1, 0.2, 0.3, 1 / 3, 0.5, 1.0])),
+    st.lists(st.sampled_from(MODELS), max_size=2, unique=True),
+    st.integers(0, 4), st.integers(0, 5), st.integers(0, 3), st.sampled_from([0.0, 10.0, 30.0, 45.5]),
+    st.booleans(),
+)
+requirements = st.builds(
+    lambda caps, model: Requirement(capabilities=tuple(sorted(caps)), model=model),
+    st.sets(st.sampled_from(CAPS), max_size=3), st.sampled_from([None, *MODELS]),
+)
+
+
+@given(requirements, st.lists(candidates, max_size=30))
+def test_choose_agrees_with_the_documented_policy(need: Requirement, agents: list[Candidate]) -> None:
+    assert choose(need, agents) is reference_choose(need, agents)
