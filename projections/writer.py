@@ -1,4 +1,5 @@
-"""Set-based SQL for one batch: new task rows by COPY (or one INSERT), one UPDATE for the rest, agents, checkpoint."""
+"""Set-based SQL for one batch: many new task rows by COPY, else new rows and patches in one statement; agents;
+the batch's BEGIN with the projection lock, and its checkpoint with COMMIT."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from projections.rows import BatchChanges, TaskChange
 
 _json = msgspec.json.Encoder()
 
-# From this many new rows on, COPY beats one INSERT of unnest()ed arrays (asyncpg's per-element
-# array checks cost more than its COPY encoding); below it, COPY's extra round trip is not worth it.
+# From this many new rows on, COPY beats one INSERT of unnest()ed arrays (measured with 4,000 rows:
+# ~14 µs a row against ~28, asyncpg's per-element array checks included); below it, COPY's extra round
+# trips (the existence check, COPY itself) are not worth it.
 COPY_MIN_ROWS = 64
 TASK_COLUMNS = [
     "id", "title", "description", "prompt", "capabilities", "model", "priority", "payload", "depends_on",
