@@ -146,10 +146,13 @@ async def run(quick: bool) -> dict[str, float]:
                                      timeout=120, limits=limits) as client:
             warm = len(await _submit_batches(client, 1000))
             await _wait_completed(pool, warm)
+            cpu = stack.cpu_seconds()
             t0 = time.perf_counter()
             ids = await _submit_batches(client, n)
             submitted = time.perf_counter()
             t1 = await _wait_completed(pool, warm + len(ids))
+            cpu_per_task = {f"cpu_us_per_task_{name}": (used - cpu.get(name, 0.0)) / n * 1e6
+                            for name, used in stack.cpu_seconds().items()}
 
             watch = _CompletionWatch(pool)
             watcher = asyncio.create_task(watch.run())
@@ -168,6 +171,7 @@ async def run(quick: bool) -> dict[str, float]:
             "dispatch_p99_ms": _pct(dispatch, 0.99),
             "complete_p50_ms": _pct(complete, 0.5),
             "complete_p99_ms": _pct(complete, 0.99),
+            **cpu_per_task,
         }
     finally:
         stack.stop()

@@ -9,6 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
+
 from core.dev.embedded_nats import EmbeddedNats
 from core.dev.embedded_postgres import EmbeddedPostgres
 from core.settings import Settings, load_settings
@@ -43,6 +45,20 @@ class BenchStack:
                 raise TimeoutError("stack not ready")
             await asyncio.sleep(0.1)
         return self.settings
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each server and service (PostgreSQL with its backends), and this process."""
+        procs: dict[str, psutil.Process] = {"benchmark": psutil.Process()}
+        if self.procs is not None:
+            procs.update({name: psutil.Process(p.pid) for name, p in self.procs.procs.items() if p.poll() is None})
+        if self.nats.proc is not None:
+            procs["nats"] = psutil.Process(self.nats.proc.pid)
+        out = {name: sum(proc.cpu_times()[:2]) for name, proc in procs.items()}
+        if self.pg.proc is not None:
+            # Backends come and go; a departed one's time is not counted (the pools here keep theirs open).
+            root = psutil.Process(self.pg.proc.pid)
+            out["postgres"] = sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+        return out
 
     @property
     def gateway_url(self) -> str:

@@ -111,7 +111,8 @@ class Scheduler:
             plans.append(self._plan(task_id, events, entry.last_seq, assignments.get(task_id)))
 
     def _place(self, plans: list[Plan], assignments: dict[str, str], candidates: list[Candidate]) -> None:
-        if not candidates:
+        # With every slot taken there is nothing to try (and a try per kind of task per wake-up adds up).
+        if not any(c.online and c.in_flight < c.max_concurrency for c in candidates):
             return
         for need in list(self._fleet.ready):
             while self._room(plans) and (task_id := self._fleet.peek_ready(need)) is not None:
