@@ -28,7 +28,7 @@ from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.publisher import Publisher
-from core.store.pull import fetch_ready
+from core.store.pull import fetch_available, fetch_first
 
 log = logging.getLogger(__name__)
 
@@ -214,15 +214,19 @@ class Sidecar:
                 await self._slot_freed.wait()
                 continue
             try:
-                msgs = await fetch_ready(sub, free, timeout=self._fetch_wait_s)
+                # The first dispatch starts before asking for the rest: a lone task does not wait a round trip.
+                msgs = await fetch_first(sub, timeout=self._fetch_wait_s)
+                for msg in msgs:
+                    await self._accept(msg)
+                if msgs and free > 1:
+                    for msg in await fetch_available(sub, free - 1):
+                        await self._accept(msg)
             except (NatsTimeoutError, asyncio.TimeoutError):
                 continue
             except Exception as err:
                 log.warning("fetching dispatches failed: %s", err)
                 await asyncio.sleep(1.0)
                 continue
-            for msg in msgs:
-                await self._accept(msg)
 
     async def _accept(self, msg: Msg) -> None:
         try:

@@ -19,13 +19,23 @@ _PROBE_S = 0.005
 
 async def fetch_ready(psub: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
     """Wait up to `timeout` for a first message, then take up to `batch` in all without waiting more."""
+    msgs = await fetch_first(psub, timeout)
+    if msgs and batch > 1:
+        msgs += await fetch_available(psub, batch - 1)
+    return msgs
+
+
+async def fetch_first(psub: JetStreamContext.PullSubscription, timeout: float) -> list[Msg]:
+    """One message, waiting up to `timeout` for it; [] if none came."""
     try:
-        msgs = await psub.fetch(1, timeout=timeout)
+        return await psub.fetch(1, timeout=timeout)
     except (nats.errors.TimeoutError, asyncio.TimeoutError):
         return []
-    if batch > 1:
-        try:
-            msgs += await psub.fetch(batch - 1, timeout=_PROBE_S)
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
-            pass
-    return msgs
+
+
+async def fetch_available(psub: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
+    """Up to `batch` messages that are there already, without waiting for more."""
+    try:
+        return await psub.fetch(batch, timeout=_PROBE_S)
+    except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        return []
