@@ -85,7 +85,9 @@ class Publisher:
     def __init__(self, nc: NATS, *, window: int = DEFAULT_WINDOW, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._nc = nc
         self._timeout_s = timeout_s
-        self._window = asyncio.Semaphore(window)
+        # At most `window` acks outstanding; publishers past that wait on `_room` (no semaphore per message).
+        self._window = window
+        self._room: asyncio.Future[None] | None = None
         self._waiting: dict[str, asyncio.Future[PubAck]] = {}
         # Timeouts are all equal, so deadlines arrive in order: one sweeper instead of a timer per message.
         self._deadlines: deque[tuple[float, str]] = deque()
@@ -106,8 +108,14 @@ class Publisher:
                                                      pending_msgs_limit=-1, pending_bytes_limit=-1)
                 self._sweeper = asyncio.create_task(self._sweep(), name="publisher-timeouts")
 
+    def _made_room(self) -> None:
+        if self._room is not None and len(self._waiting) < self._window:
+            self._room.set_result(None)
+            self._room = None
+
     async def _on_ack(self, msg: Msg) -> None:
         future = self._waiting.pop(msg.subject[len(self._prefix):], None)
+        self._made_room()
         if future is None or future.done():
             return  # timed out already
         result = _result(msg)
@@ -125,6 +133,7 @@ class Publisher:
                 future = waiting.pop(deadlines.popleft()[1], None)
                 if future is not None and not future.done():
                     future.set_exception(nats.errors.TimeoutError())
+            self._made_room()
 
     async def publish(self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None) -> PubAck:
         future = await self.submit(subject, payload, headers)
@@ -138,17 +147,19 @@ class Publisher:
         `block` is the headers already in wire form (see `header_block`), for callers on a hot path."""
         if self._sub is None:
             await self._start()
-        await self._window.acquire()
+        while len(self._waiting) >= self._window:
+            if self._room is None:
+                self._room = asyncio.get_running_loop().create_future()
+            await self._room
         token = str(next(self._tokens))
         future: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
         self._waiting[token] = future
         self._deadlines.append((time.monotonic() + self._timeout_s, token))
-        window = self._window
-        future.add_done_callback(lambda _: window.release())
         try:
             await self._send(subject, self._prefix + token, payload, headers, block)
         except BaseException:
             self._waiting.pop(token, None)
+            self._made_room()
             future.cancel()
             raise
         return future
@@ -159,12 +170,16 @@ class Publisher:
         nc: Any = self._nc
         if block is None and headers:
             block = header_block(headers)
-        if block is None or not self._fast or not nc.is_connected or len(payload) > nc.max_payload:
-            if block is not None and not headers:
-                headers = _parse_block(block)
-            await nc.publish(subject, payload, reply=reply, headers=dict(headers) if headers else None)
+            if block is None:  # a value nats-py must escape
+                await nc.publish(subject, payload, reply=reply, headers=dict(headers))
+                return
+        if not self._fast or not nc.is_connected or len(payload) > nc.max_payload:
+            await nc.publish(subject, payload, reply=reply, headers=_parse_block(block) if block else None)
             return
-        cmd = _hpub(subject, reply, block, payload)
+        if block is None:
+            cmd = b"PUB %s %s %d\r\n%s\r\n" % (subject.encode(), reply.encode(), len(payload), payload)
+        else:
+            cmd = _hpub(subject, reply, block, payload)
         nc.stats["out_msgs"] += 1
         nc.stats["out_bytes"] += len(payload)
         await nc._send_command(cmd)
@@ -181,6 +196,7 @@ class Publisher:
                 if not future.done():
                     future.set_exception(nats.errors.ConnectionClosedError())
             self._waiting.clear()
+            self._made_room()
             try:
                 await sub.unsubscribe()
             except nats.errors.Error:

@@ -14,6 +14,7 @@ from core.ids import uuid7
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from core.store.publisher import Publisher
 
 
 def queued(task_id: str, attempt: int = 1):  # type: ignore[no-untyped-def]
@@ -130,3 +131,22 @@ async def test_extra_headers_are_stored_with_the_event(store: EventStore, settin
     assert stored.headers["traceparent"] == trace and stored.headers["Hive-Event-Type"] == "task.created.v1"
     with pytest.raises(ValueError):
         await store.append([created(uuid7())], 0, headers={"traceparent": "a\r\nInjected: 1"})
+
+
+async def test_publisher_keeps_at_most_its_window_of_acks_outstanding(settings: Settings) -> None:
+    nc, _js = await connect(settings, "window")
+    publisher = Publisher(nc, window=4)
+    peak = 0
+
+    async def one(i: int) -> int:
+        nonlocal peak
+        future = await publisher.submit(settings.event_subject("task", f"w{i}"), b"{}")
+        peak = max(peak, len(publisher._waiting))
+        return int((await future).seq)
+
+    try:
+        seqs = await asyncio.gather(*(one(i) for i in range(50)))
+    finally:
+        await publisher.close()
+        await nc.close()
+    assert len(set(seqs)) == 50 and peak <= 4
