@@ -186,8 +186,12 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
 
 
 def begin_batch_sql(lock_key: int) -> str:
-    """BEGIN and the schema's projection lock, in one round trip (a simple query may hold several)."""
-    return f"BEGIN; SELECT pg_advisory_xact_lock({int(lock_key)})"
+    """BEGIN and the schema's projection lock, in one round trip (a simple query may hold several).
+
+    The commit does not wait for its WAL flush: the checkpoint commits in the same transaction as the rows,
+    so if PostgreSQL crashes and loses the last batches, it loses their checkpoint with them, and the
+    projector re-applies those events from the log. Nothing is lost; a read model lags for a moment."""
+    return f"BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({int(lock_key)})"
 
 
 def commit_batch_sql(name: str, expected: int, seq: int) -> str:
