@@ -15,7 +15,7 @@ from core.runtime import cancel_and_wait
 from core.settings import Settings
 from projections.db import projection_lock_key
 from projections.folding import Folder
-from projections.reader import ConsumerLost, StreamReader
+from core.store.reader import ConsumerLost, StreamReader
 from projections.rows import BatchChanges
 from projections.writer import (
     CHECKPOINT_MOVED,
@@ -97,6 +97,7 @@ class Projector:
             reader = StreamReader(
                 self._nc, self._js, self._settings.events_stream, f"{self._settings.prefix}.events.>",
                 self.checkpoint + 1, configured_url=self._settings.nats_url, high_water=2 * self._batch_max,
+                name="hive-projections-reader",
             )
             folder = Folder(reader, self.checkpoint, self._batch_max)
             reader_task = asyncio.create_task(reader.run())

@@ -28,7 +28,7 @@ from core.store.connect import connect
 from core.store.event_store import EventStore
 from core.store.publisher import Publisher
 from core.store.pull import fetch_ready
-from projections.reader import ConsumerLost, StreamReader
+from core.store.reader import ConsumerLost, StreamReader
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,8 @@ class Coordinator:
 
     async def _fold_from(self, start: int, target: int) -> None:
         s = self.settings
-        reader = StreamReader(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", start)
+        reader = StreamReader(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", start,
+                              configured_url=s.nats_url, name="hive-coordinator-fold")
         runner = asyncio.create_task(reader.run())
         runner.add_done_callback(lambda _: reader.close())
         try:

@@ -10,7 +10,7 @@ from core.events import encode_envelope, new_envelope
 from core.events.agent import AgentDeregistered, AgentRegistered
 from core.events.envelope import EventData
 from core.events.task import TaskAssigned, TaskCompleted, TaskCreated, TaskQueued, TaskResult, TaskStarted
-from projections.reader import stream_seqs
+from core.store.reader import stream_seqs
 from projections.rows import fold_batch
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ from core.settings import load_settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
 from projections.service import running_projector
-from projections.wire import Wire, WireError
+from core.store.wire import Wire, WireError
 from tests.helpers import wait_until
 from tests.integration.test_projection_lifecycle import append_many_tasks
 

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from projections.wire import Frame, Wire, WireError, _connect_options
+from core.store.wire import Frame, Wire, WireError, _connect_options
 
 
 class FakeWriter:

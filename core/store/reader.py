@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from core.runtime import cancel_and_wait
-from projections.wire import Frame, Wire
+from core.store.wire import Frame, Wire
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ class StreamReader:
     def __init__(
         self, nc: NATS, js: JetStreamContext, stream: str, subject: str, start_seq: int,
         *, configured_url: str | None = None, fetch: int = FETCH, high_water: int = HIGH_WATER,
+        name: str = "hive-stream-reader",
     ) -> None:
         self._nc, self._js, self._stream, self._subject = nc, js, stream, subject
+        self._name = name
         self._configured_url = configured_url
         self.next_seq = start_seq
         self._fetch, self._high_water = fetch, high_water
@@ -103,7 +105,7 @@ class StreamReader:
         self._request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{consumer}"
         # A server nats-py found through the cluster comes without the configured URL's credentials.
         credentials = urlparse(self._configured_url) if self._configured_url and not url.username else None
-        wire = await Wire.open(url, "hive-projections-reader", credentials=credentials)
+        wire = await Wire.open(url, self._name, credentials=credentials)
         try:
             wire.subscribe(self._inbox)
             await self._js.add_consumer(self._stream, config)
