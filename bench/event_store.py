@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import tempfile
 import time
@@ -84,6 +85,7 @@ async def run(quick: bool) -> dict[str, float]:
         await nc.close()
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
     raw_rate, append_rate = statistics.median(raw), statistics.median(appended)
     return {"raw_publish_per_s": raw_rate, "append_events_per_s": append_rate,
             "append_vs_raw_ratio": append_rate / raw_rate}

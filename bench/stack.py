@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -66,7 +67,10 @@ class BenchStack:
         return self.procs.gateway_url
 
     def stop(self) -> None:
-        if self.procs is not None:
-            self.procs.stop_all()
-        self.pg.stop()
-        self.nats.stop()
+        try:
+            if self.procs is not None:
+                self.procs.stop_all()
+        finally:
+            self.pg.stop()
+            self.nats.stop()
+            shutil.rmtree(self.home, ignore_errors=True)

