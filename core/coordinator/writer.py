@@ -60,20 +60,22 @@ class Writer:
         """
         now = datetime.now(UTC)
         batches: list[tuple[list[Any], int]] = []
-        for plan in plans:
+        stored = [False] * len(plans)
+        todo: list[int] = []
+        for i, plan in enumerate(plans):
             envelopes = [
                 new_envelope(e, event_id=uuid7(), aggregate_id=plan.aggregate_id, occurred_at=now, actor=ACTOR,
                              correlation_id=plan.correlation_id, causation_id=plan.causation_id)
                 for e in plan.events
             ]
-            self._decisions.begin(plan.aggregate_id, envelopes, plan.on_settled)
             batches.append((envelopes, plan.expected_seq))
-        stored = [False] * len(plans)
-        todo = [i for i, plan in enumerate(plans) if plan.events]
-        for i, plan in enumerate(plans):
-            if not plan.events:
+            if envelopes:
+                self._decisions.begin(plan.aggregate_id, envelopes, plan.on_settled)
+                todo.append(i)
+            else:  # nothing to append: settled already
                 stored[i] = True
-                self._decisions.abandon(plan.aggregate_id)
+                if plan.on_settled is not None:
+                    plan.on_settled()
         try:
             await self._append_retrying(plans, batches, todo, stored)
         except BaseException:
