@@ -190,8 +190,13 @@ def begin_batch_sql(lock_key: int) -> str:
 
     The commit does not wait for its WAL flush: the checkpoint commits in the same transaction as the rows,
     so if PostgreSQL crashes and loses the last batches, it loses their checkpoint with them, and the
-    projector re-applies those events from the log. Nothing is lost; a read model lags for a moment."""
-    return f"BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({int(lock_key)})"
+    projector re-applies those events from the log. Nothing is lost; a read model lags for a moment.
+
+    Every statement of a batch finds its rows by primary key. Sequential scans are off because the planner,
+    with a young table's statistics and no row estimate for unnest() of a parameter, hash-joins a batch's
+    patches against a scan of the whole table: measured at 20,000 rows, 12 ms a batch against 1.4 ms."""
+    return (f"BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_seqscan = off; "
+            f"SELECT pg_advisory_xact_lock({int(lock_key)})")
 
 
 def commit_batch_sql(name: str, expected: int, seq: int) -> str:
