@@ -129,7 +129,7 @@ class StreamReader:
         self._activity += 1
         buf, last_cseq = self._buf, self._last_cseq
         try:
-            for reply, headers, data in frames:
+            for _, reply, headers, data in frames:
                 if not reply:
                     self._status(headers)
                     continue

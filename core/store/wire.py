@@ -20,8 +20,8 @@ import orjson
 READ_SIZE = 1 << 18
 DEFAULT_PORT = 4222
 
-# (reply subject, header block, payload); the header block is b"" for a frame without headers.
-Frame = tuple[bytes, bytes, bytes]
+# (subject, reply subject, header block, payload); the header block is b"" for a frame without headers.
+Frame = tuple[bytes, bytes, bytes, bytes]
 
 
 class WireError(ConnectionError):
@@ -29,11 +29,14 @@ class WireError(ConnectionError):
 
 
 class Wire:
-    """One connection, one subscription (sid 1). Not safe for use from more than one task at a time."""
+    """One connection, one subscription (sid 1). `frames` is for one task at a time; any task may write."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_payload: int = 1 << 20) -> None:
         self._reader, self._writer = reader, writer
         self._tail = b""
+        self.max_payload = max_payload
+        self._loop = asyncio.get_running_loop()
+        self._out: list[bytes] = []
 
     @classmethod
     async def open(
@@ -59,13 +62,29 @@ class Wire:
             except BaseException:
                 writer.close()
                 raise
-        return cls(reader, writer)
+        return cls(reader, writer, int(info.get("max_payload", 1 << 20)))
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
 
     def subscribe(self, subject: str) -> None:
         self._writer.write(f"SUB {subject} 1\r\n".encode())
 
     def publish(self, subject: str, payload: bytes, reply: str) -> None:
-        self._writer.write(f"PUB {subject} {reply} {len(payload)}\r\n".encode() + payload + b"\r\n")
+        self.write(f"PUB {subject} {reply} {len(payload)}\r\n".encode() + payload + b"\r\n")
+
+    def write(self, data: bytes) -> None:
+        """Queue protocol bytes. What is queued in one turn of the event loop leaves in one write: one
+        system call, and one read for the server, instead of one per message."""
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(data)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if not self._writer.is_closing():
+            self._writer.write(b"".join(out) if len(out) > 1 else out[0])
 
     async def frames(self) -> list[Frame]:
         """The next message frames, in order, waiting for at least one; PINGs are answered on the way."""
@@ -87,6 +106,7 @@ class Wire:
             if op == b"HMSG" or op == b"MSG ":
                 # HMSG <subject> <sid> [reply] <header bytes> <total bytes> / MSG <subject> <sid> [reply] <bytes>
                 args = buf[pos:eol].split(b" ")
+                subject = args[1]
                 total = int(args[-1])
                 if op == b"HMSG":
                     headers, reply = int(args[-2]), args[3] if len(args) == 6 else b""
@@ -96,7 +116,7 @@ class Wire:
                 end = start + total
                 if end + 2 > size:
                     break
-                out.append((reply, buf[start:start + headers], buf[start + headers:end]))
+                out.append((subject, reply, buf[start:start + headers], buf[start + headers:end]))
                 pos = end + 2
             elif op == b"PING":
                 self._writer.write(b"PONG\r\n")

@@ -14,9 +14,14 @@ from core.store.wire import Frame, Wire, WireError, _connect_options
 class FakeWriter:
     def __init__(self) -> None:
         self.written = b""
+        self.writes = 0
 
     def write(self, data: bytes) -> None:
         self.written += data
+        self.writes += 1
+
+    def is_closing(self) -> bool:
+        return False
 
 
 def wire_fed(data: bytes, chunk: int | None = None) -> tuple[Wire, FakeWriter]:
@@ -52,11 +57,11 @@ STREAM = (
     + b"MSG _INBOX.x 1 5\r\nab\r\nc\r\n"
 )
 EXPECTED = [
-    (b"$JS.ACK.S.C.1.7.1.1700000000.9", b"NATS/1.0\r\nA: b\r\n\r\n", b"hello"),
-    (b"$JS.ACK.S.C.1.8.2.1700000000.8", b"", b"{}"),
-    (b"", b"NATS/1.0 100\r\n\r\n", b""),
-    (b"", b"NATS/1.0 408 Request Timeout\r\n\r\n", b""),
-    (b"", b"", b"ab\r\nc"),  # a payload may hold CRLF: lengths, not line ends, delimit it
+    (b"_INBOX.x", b"$JS.ACK.S.C.1.7.1.1700000000.9", b"NATS/1.0\r\nA: b\r\n\r\n", b"hello"),
+    (b"_INBOX.x", b"$JS.ACK.S.C.1.8.2.1700000000.8", b"", b"{}"),
+    (b"_INBOX.x", b"", b"NATS/1.0 100\r\n\r\n", b""),
+    (b"_INBOX.x", b"", b"NATS/1.0 408 Request Timeout\r\n\r\n", b""),
+    (b"_INBOX.x", b"", b"", b"ab\r\nc"),  # a payload may hold CRLF: lengths, not line ends, delimit it
 ]
 
 
@@ -83,7 +88,11 @@ async def test_publish_and_subscribe_frames() -> None:
     wire, writer = wire_fed(b"")
     wire.subscribe("_INBOX.abc")
     wire.publish("$JS.API.CONSUMER.MSG.NEXT.S.C", b'{"batch":1}', "_INBOX.abc")
-    assert writer.written == b'SUB _INBOX.abc 1\r\nPUB $JS.API.CONSUMER.MSG.NEXT.S.C _INBOX.abc 11\r\n{"batch":1}\r\n'
+    wire.write(b"PUB a 1\r\nx\r\n")
+    assert writer.written == b"SUB _INBOX.abc 1\r\n"  # publishes wait for the end of this turn of the loop
+    await asyncio.sleep(0)
+    assert writer.written == b"SUB _INBOX.abc 1\r\n" + b'PUB $JS.API.CONSUMER.MSG.NEXT.S.C _INBOX.abc 11\r\n{"batch":1}\r\nPUB a 1\r\nx\r\n'
+    assert writer.writes == 2  # the subscription, then both publishes in one write
 
 
 def test_credentials_from_the_url_as_nats_py_takes_them() -> None:
