@@ -31,7 +31,7 @@ def dispatch_consumer_config(settings: Settings, agent_id: str, max_concurrency:
 
 async def ensure_dispatch_consumer(
     js: JetStreamContext, settings: Settings, agent_id: str, max_concurrency: int, ack_wait_s: float
-) -> JetStreamContext.PullSubscription:
+) -> None:
     """Create or update the durable consumer (it survives restarts, so unacked dispatches are redelivered)."""
     config = dispatch_consumer_config(settings, agent_id, max_concurrency, ack_wait_s)
     try:
@@ -42,4 +42,3 @@ async def ensure_dispatch_consumer(
         log.warning("recreating dispatch consumer %s: %s", config.durable_name, err.description)
         await js.delete_consumer(settings.dispatch_stream, durable_name(agent_id))
         await js.add_consumer(settings.dispatch_stream, config)
-    return await js.pull_subscribe_bind(durable=durable_name(agent_id), stream=settings.dispatch_stream)

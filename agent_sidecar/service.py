@@ -11,13 +11,12 @@ from pathlib import Path
 import msgspec
 import psutil
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from agent_sidecar.config import SidecarConfig, load_config
-from agent_sidecar.consumer import ensure_dispatch_consumer
+from agent_sidecar.consumer import durable_name, ensure_dispatch_consumer
 from agent_sidecar.executors import ExecutionResult, Executor, OnChunk, build_executor
 from agent_sidecar.hardware import GpuMonitor, TokenRate, detect_hardware
 from agent_sidecar.reports import ReportPublisher, utcnow
@@ -28,7 +27,7 @@ from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.publisher import Publisher
-from core.store.pull import fetch_available, fetch_first
+from core.store.pull_reader import ConsumerGone, Delivery, PullReader
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class Sidecar:
         self._runs: dict[str, tuple[TaskRun, asyncio.Task[None]]] = {}
         # Recently finished (task, attempt) keys, oldest first: a redelivered dispatch is acked, not re-run.
         self._finished: dict[str, None] = {}
-        self._slot_freed = asyncio.Event()
+        self._reader: PullReader | None = None
         self._draining = False
         self._tokens = TokenRate()
         self._gpus: GpuMonitor | None = None
@@ -105,14 +104,12 @@ class Sidecar:
         self._kv = await self._js.key_value(self.settings.heartbeat_bucket)
         self._publisher = Publisher(self._nc)
         self._reports = ReportPublisher(self._publisher, self.settings, self.agent_id)
-        sub = await ensure_dispatch_consumer(
-            self._js, self.settings, self.agent_id, self.config.max_concurrency, self._ack_wait_s
-        )
+        await self._ensure_consumer()
         await self._beat()
         await self._reports.publish(self._registration(), f"{self.session_id}:registered")
         self._background = [
             asyncio.create_task(self._heartbeat_loop(), name="sidecar-heartbeat"),
-            asyncio.create_task(self._fetch_loop(sub), name="sidecar-fetch"),
+            asyncio.create_task(self._fetch_loop(), name="sidecar-fetch"),
             asyncio.create_task(self._keep_alive_loop(), name="sidecar-keepalive"),
         ]
 
@@ -122,7 +119,8 @@ class Sidecar:
             return
         grace = self.config.grace_period_s if grace_s is None else grace_s
         self._draining = True
-        self._slot_freed.set()
+        if self._reader is not None:
+            self._reader.close()  # the fetch loop hands back what its open pulls still deliver, then ends
         if not self._background:
             await self._close()
             return
@@ -206,29 +204,46 @@ class Sidecar:
             for run, _task in list(self._runs.values()):
                 await run.keep_alive()
 
-    async def _fetch_loop(self, sub: JetStreamContext.PullSubscription) -> None:
-        while not self._draining:
-            free = self.config.max_concurrency - self.in_flight
-            if free <= 0:
-                self._slot_freed.clear()
-                await self._slot_freed.wait()
-                continue
-            try:
-                # The first dispatch starts before asking for the rest: a lone task does not wait a round trip.
-                msgs = await fetch_first(sub, timeout=self._fetch_wait_s)
-                for msg in msgs:
-                    await self._accept(msg)
-                if msgs and free > 1:
-                    for msg in await fetch_available(sub, free - 1):
-                        await self._accept(msg)
-            except (NatsTimeoutError, asyncio.TimeoutError):
-                continue
-            except Exception as err:
-                log.warning("fetching dispatches failed: %s", err)
-                await asyncio.sleep(1.0)
-                continue
+    async def _ensure_consumer(self) -> None:
+        assert self._js is not None
+        await ensure_dispatch_consumer(self._js, self.settings, self.agent_id, self.config.max_concurrency,
+                                       self._ack_wait_s)
 
-    async def _accept(self, msg: Msg) -> None:
+    def _free(self) -> int:
+        return 0 if self._draining else max(0, self.config.max_concurrency - self.in_flight)
+
+    async def _fetch_loop(self) -> None:
+        assert self._nc is not None
+        s = self.settings
+        while True:
+            # Pulls ask for exactly the free slots and stay open, so a dispatch starts the moment it lands;
+            # they expire after fetch_wait_s, which bounds how long a drain waits for the last of them.
+            reader = PullReader(self._nc, s.dispatch_stream, durable_name(self.agent_id), want=self._free(),
+                                configured_url=s.nats_url, name=f"hive-sidecar-{self.agent_id}",
+                                expires_s=self._fetch_wait_s, heartbeat_s=self._fetch_wait_s / 2)
+            self._reader = reader
+            runner = asyncio.create_task(reader.run(), name="sidecar-dispatch-reader")
+            runner.add_done_callback(lambda _: reader.close())
+            try:
+                while msgs := await reader.take():
+                    for msg in msgs:
+                        await self._accept(msg)
+                    reader.want(self._free())
+                if self._draining:
+                    # Open pulls may still deliver until they expire: whatever comes is handed back.
+                    await reader.quiesce(2 * self._fetch_wait_s + 1.0)
+                    for msg in await reader.take():
+                        await self._accept(msg)
+                    return
+                runner.result()
+            except ConsumerGone as err:
+                log.warning("dispatch consumer gone (%s); creating it again", err)
+                await self._ensure_consumer()
+            finally:
+                self._reader = None
+                await cancel_and_wait(runner)
+
+    async def _accept(self, msg: Delivery) -> None:
         try:
             job = dispatch_decoder.decode(msg.data)
         except msgspec.DecodeError as err:
@@ -268,7 +283,8 @@ class Sidecar:
             log.error("task %s could not be reported (%s); it will be redelivered", run.key, err)
         finally:
             self._runs.pop(run.key, None)
-            self._slot_freed.set()
+            if self._reader is not None:
+                self._reader.want(self._free())
 
     def _record(self, result: ExecutionResult) -> None:
         self._tokens.record(result.metrics)

@@ -7,13 +7,21 @@ import logging
 from datetime import datetime
 from collections.abc import Callable
 
-from nats.aio.msg import Msg
+from typing import Protocol
 
 from agent_sidecar.executors.base import ExecutionResult, Executor, OnChunk
 from agent_sidecar.reports import ReportPublisher, task_msg_id, utcnow
 from core.events.task import TaskResult
 from core.messages import Completed, Dispatch, Failed, Started
 from core.runtime import cancel_and_wait
+
+
+class Settleable(Protocol):
+    """A delivered dispatch (the pull reader's Delivery, or nats-py's Msg)."""
+
+    async def ack(self) -> None: ...
+
+    async def in_progress(self) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +36,7 @@ class TaskRun:
 
     def __init__(
         self,
-        msg: Msg,
+        msg: Settleable,
         job: Dispatch,
         *,
         agent_id: str,

@@ -22,6 +22,5 @@ def reports_consumer_config(settings: Settings) -> ConsumerConfig:
     )
 
 
-async def reports_consumer(js: JetStreamContext, settings: Settings) -> JetStreamContext.PullSubscription:
+async def ensure_reports_consumer(js: JetStreamContext, settings: Settings) -> None:
     await js.add_consumer(settings.reports_stream, reports_consumer_config(settings))
-    return await js.pull_subscribe_bind(durable=DURABLE, stream=settings.reports_stream)

@@ -9,10 +9,9 @@ from typing import Any
 
 import msgspec
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from core.coordinator.consumers import reports_consumer
+from core.coordinator.consumers import DURABLE, ensure_reports_consumer
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
 from core.coordinator.reports import ReportHandler
@@ -27,7 +26,7 @@ from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
 from core.store.publisher import Publisher
-from core.store.pull import fetch_ready
+from core.store.pull_reader import ConsumerGone, Delivery, PullReader
 from core.store.reader import ConsumerLost, StreamReader
 
 log = logging.getLogger(__name__)
@@ -114,15 +113,24 @@ class Coordinator:
 
     async def _consume_reports(self) -> None:
         s = self.settings
-        psub = await reports_consumer(self.js, s)
         while True:
-            msgs = await fetch_ready(psub, REPORT_BATCH, timeout=1.0)
-            if msgs:
-                await self._handle_reports(msgs)
-                for msg in msgs:  # only now: every report in the batch is recorded
-                    await msg.ack()
+            await ensure_reports_consumer(self.js, s)
+            reader = PullReader(self.nc, s.reports_stream, DURABLE, want=2 * REPORT_BATCH, configured_url=s.nats_url,
+                                name="hive-coordinator-reports")
+            runner = asyncio.create_task(reader.run(), name="reports-reader")
+            runner.add_done_callback(lambda _: reader.close())
+            try:
+                while msgs := await reader.take(REPORT_BATCH):
+                    await self._handle_reports(msgs)
+                    for msg in msgs:  # only now: every report in the batch is recorded
+                        await msg.ack()
+                runner.result()
+            except ConsumerGone as err:
+                log.warning("reports consumer gone (%s); creating it again", err)
+            finally:
+                await cancel_and_wait(runner)
 
-    async def _handle_reports(self, msgs: list[Msg]) -> None:
+    async def _handle_reports(self, msgs: list[Delivery]) -> None:
         # Agent reports one by one (rare); task reports as one batch, each task's in arrival order.
         by_task: dict[str, list[Any]] = {}
         for msg in msgs:
@@ -143,7 +151,7 @@ class Coordinator:
                 await asyncio.sleep(0.01 * 2**attempt)
         raise RuntimeError(f"reports for {sorted(by_task)} kept losing races; restarting to re-read them")
 
-    def _decode_report(self, msg: Msg) -> Any:
+    def _decode_report(self, msg: Delivery) -> Any:
         try:
             report = report_decoder.decode(msg.data)
         except msgspec.ValidationError as err:

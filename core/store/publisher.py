@@ -17,7 +17,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from urllib.parse import ParseResult, urlparse
 
 import msgspec
 import nats.errors
@@ -26,7 +25,7 @@ from nats.js.api import PubAck
 from nats.js.errors import APIError, ServiceUnavailableError
 
 from core.runtime import cancel_and_wait
-from core.store.wire import Frame, Wire, WireError
+from core.store.wire import Frame, Wire, WireError, server_of
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +128,7 @@ class Publisher:
                 if self._closed:
                     raise nats.errors.ConnectionClosedError()
                 try:
-                    url, credentials = self._server()
+                    url, credentials = server_of(self._nc, self._configured_url)
                     wire = await Wire.open(url, self._name, credentials=credentials, timeout=self._timeout_s)
                 except (OSError, WireError, TimeoutError) as err:
                     if time.monotonic() + delay > deadline:
@@ -143,16 +142,6 @@ class Publisher:
                 if self._sweeper is None:
                     self._sweeper = asyncio.create_task(self._sweep(), name="publisher-timeouts")
             return self._wire
-
-    def _server(self) -> tuple[ParseResult, ParseResult | None]:
-        url = self._nc.connected_url
-        configured = urlparse(self._configured_url) if self._configured_url else None
-        if url is None:
-            if configured is None:
-                raise WireError("not connected to NATS")
-            return configured, None
-        # A server nats-py found through the cluster comes without the configured URL's credentials.
-        return url, configured if configured is not None and not url.username else None
 
     async def _read(self, wire: Wire) -> None:
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from urllib.parse import urlparse
 
 import orjson
 from nats.aio.client import Client as NATS
@@ -13,7 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from core.runtime import cancel_and_wait
-from core.store.wire import Frame, Wire
+from core.store.wire import Frame, Wire, server_of
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +86,7 @@ class StreamReader:
 
     async def run(self) -> None:
         """Fill the buffer until cancelled; raises ConsumerLost (or a connection error) on any anomaly."""
-        url = self._nc.connected_url
-        if url is None:
+        if self._nc.connected_url is None:
             raise ConsumerLost("not connected to NATS")
         consumer = uuid.uuid4().hex
         config = ConsumerConfig(
@@ -103,8 +101,7 @@ class StreamReader:
             num_replicas=1,
         )
         self._request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{consumer}"
-        # A server nats-py found through the cluster comes without the configured URL's credentials.
-        credentials = urlparse(self._configured_url) if self._configured_url and not url.username else None
+        url, credentials = server_of(self._nc, self._configured_url)
         wire = await Wire.open(url, self._name, credentials=credentials)
         try:
             wire.subscribe(self._inbox)

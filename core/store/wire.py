@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from urllib.parse import ParseResult
+from typing import Protocol
+from urllib.parse import ParseResult, urlparse
 
 import orjson
 
@@ -133,6 +134,25 @@ class Wire:
             await self._writer.wait_closed()
         except (OSError, ssl.SSLError):
             pass  # closing a connection that already broke
+
+
+class _Connected(Protocol):
+    @property
+    def connected_url(self) -> ParseResult | None: ...
+
+
+def server_of(nc: _Connected, configured_url: str | None) -> tuple[ParseResult, ParseResult | None]:
+    """Where a Wire beside nats-py's connection `nc` should go: (server address, credentials to use).
+
+    The server nc is connected to; a server nats-py found through the cluster comes without the
+    configured URL's credentials, so those are lent. With nc between servers, the configured URL."""
+    url = nc.connected_url
+    configured = urlparse(configured_url) if configured_url else None
+    if url is None:
+        if configured is None:
+            raise WireError("not connected to NATS")
+        return configured, None
+    return url, configured if configured is not None and not url.username else None
 
 
 def _connect_options(url: ParseResult, name: str) -> dict[str, object]:

@@ -1,0 +1,202 @@
+"""A durable pull consumer read over a bare connection: messages as they arrive, explicit acks, credit-based pulls.
+
+nats-py's `fetch` costs a request, a future, `wait_for` and a Msg with parsed headers per message, and
+a fetch of one followed by a short probe (to take what else is there without waiting to fill a batch)
+adds a round trip. Here the owner says how many messages it wants outstanding (`want`); pull requests
+top that credit up and stay open, so the server pushes each message the moment it arrives, and acks are
+plain writes coalesced with everything else the loop turn writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+
+import orjson
+from nats.aio.client import Client as NATS
+
+from core.runtime import cancel_and_wait
+from core.store.wire import Frame, Wire, WireError, server_of
+
+log = logging.getLogger(__name__)
+
+EXPIRES_S = 5.0
+HEARTBEAT_S = 1.0
+_PENDING_HEADER = b"Nats-Pending-Messages: "
+
+
+class ConsumerGone(Exception):
+    """The server says the consumer no longer exists (deleted, or its stream was): create it again."""
+
+
+class Delivery:
+    """One message and how to settle it; the methods match nats-py's Msg so callers can take either."""
+
+    __slots__ = ("subject", "reply", "data", "_reader")
+
+    def __init__(self, subject: str, reply: str, data: bytes, reader: PullReader) -> None:
+        self.subject, self.reply, self.data, self._reader = subject, reply, data, reader
+
+    async def ack(self) -> None:
+        await self._reader.settle(self.reply, b"+ACK")
+
+    async def nak(self, delay: float | None = None) -> None:
+        await self._reader.settle(self.reply, b"-NAK" if delay is None else b'-NAK {"delay": %d}' % int(delay * 1e9))
+
+    async def in_progress(self) -> None:
+        await self._reader.settle(self.reply, b"+WPI")
+
+    async def term(self) -> None:
+        await self._reader.settle(self.reply, b"+TERM")
+
+
+class PullReader:
+    """`take()` the messages of durable consumer `durable` on `stream` as they arrive, at most `want`
+    requested ahead. `run()` keeps the connection (a Wire to the server `nc` is connected to), reconnecting
+    after a break or a silence past three missed pull heartbeats; it raises ConsumerGone for the owner."""
+
+    def __init__(
+        self, nc: NATS, stream: str, durable: str, *, want: int, configured_url: str | None = None,
+        name: str = "hive-pull-reader", expires_s: float = EXPIRES_S, heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
+        self._nc, self._configured_url, self._name = nc, configured_url, name
+        self._next = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._expires_ns, self._heartbeat_s = int(expires_s * 1e9), heartbeat_s
+        self._want = want
+        self._credit = 0  # messages asked for and neither delivered nor expired
+        self._inbox = f"_INBOX.{uuid.uuid4().hex}"
+        self._wire: Wire | None = None
+        self._buf: list[Delivery] = []
+        self._ready = asyncio.Event()
+        self._closed = False
+        self._heard = time.monotonic()
+        self._idle = asyncio.Event()  # set when nothing is asked for any more (see quiesce)
+
+    def want(self, n: int) -> None:
+        """Keep `n` messages requested ahead (0: ask for nothing more; what is already asked may still come)."""
+        self._want = max(0, n)
+        self._top_up()
+
+    async def quiesce(self, timeout: float) -> None:
+        """Ask for nothing more, then wait (up to `timeout`) until every open pull has delivered or expired,
+        so that nothing more arrives; what arrived meanwhile is still there to `take`."""
+        self._want = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._credit > 0 and self._wire is not None:
+                    self._idle.clear()
+                    await self._idle.wait()
+
+    def close(self) -> None:
+        """Wake a waiting `take` with an empty list (used on stop)."""
+        self._closed = True
+        self._ready.set()
+
+    async def take(self, limit: int = 1 << 30) -> list[Delivery]:
+        """Up to `limit` delivered messages in arrival order, waiting for at least one; [] once closed."""
+        while not self._buf:
+            if self._closed:
+                return []
+            self._ready.clear()
+            await self._ready.wait()
+        out, self._buf = self._buf[:limit], self._buf[limit:]
+        return out
+
+    async def settle(self, reply: str, verdict: bytes) -> None:
+        """Send an ack (or nak, progress, term) to `reply`: on the reader's connection, coalesced with its
+        other writes; once that is closed (a drain's last acks), through nats-py's. With neither, it is
+        dropped, and the server redelivers after its ack wait as it would for an ack lost on the way."""
+        if self._wire is not None:
+            self._wire.write(b"PUB %s %d\r\n%s\r\n" % (reply.encode(), len(verdict), verdict))
+        elif not self._nc.is_closed:
+            await self._nc.publish(reply, verdict)
+
+    async def run(self) -> None:
+        """Read until cancelled, reconnecting as needed; raises ConsumerGone."""
+        delay = 0.05
+        while True:
+            try:
+                url, credentials = server_of(self._nc, self._configured_url)
+                wire = await Wire.open(url, self._name, credentials=credentials)
+            except (OSError, WireError, TimeoutError) as err:
+                log.warning("%s: cannot connect (%s); retrying in %.1fs", self._name, err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            delay = 0.05
+            try:
+                await self._serve(wire)
+            except (OSError, WireError) as err:
+                log.warning("%s: connection lost (%s); reconnecting", self._name, err)
+            finally:
+                self._wire, self._credit = None, 0  # pulls die with their connection
+                self._idle.set()
+                await wire.close()
+
+    async def _serve(self, wire: Wire) -> None:
+        wire.subscribe(self._inbox)
+        self._wire, self._heard = wire, time.monotonic()
+        self._top_up()
+        pump = asyncio.create_task(self._pump(wire))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pump}, timeout=self._heartbeat_s)
+                if done:
+                    pump.result()
+                    raise WireError("the reader stopped")
+                if self._credit and time.monotonic() - self._heard > 3 * self._heartbeat_s:
+                    raise WireError(f"no message or heartbeat for {3 * self._heartbeat_s:.0f}s")
+        finally:
+            await cancel_and_wait(pump)
+
+    async def _pump(self, wire: Wire) -> None:
+        while True:
+            self._receive(await wire.frames())
+
+    def _receive(self, frames: list[Frame]) -> None:
+        self._heard = time.monotonic()
+        buf = self._buf
+        for subject, reply, headers, data in frames:
+            if reply:
+                self._credit -= 1
+                buf.append(Delivery(subject.decode(), reply.decode(), data, self))
+            else:
+                self._status(headers)
+        if buf:
+            self._ready.set()
+        self._top_up()
+        if self._credit == 0:
+            self._idle.set()
+
+    def _status(self, headers: bytes) -> None:
+        # "NATS/1.0 <code> <description>", then for an ended pull how many of its messages never came.
+        code = headers[9:12]
+        if code == b"100":
+            return  # idle heartbeat: the pull is alive
+        line = headers.split(b"\r\n", 1)[0][13:]
+        if code == b"409" and (b"Deleted" in line or b"No Longer" in line):
+            raise ConsumerGone(line.decode(errors="replace"))
+        if code in (b"404", b"408", b"409"):
+            at = headers.find(_PENDING_HEADER)
+            if at >= 0:
+                end = headers.find(b"\r\n", at)
+                self._credit -= int(headers[at + len(_PENDING_HEADER):end])
+            else:
+                self._credit = 0  # cannot tell what is left of it: ask afresh (at worst one pull too many)
+            self._credit = max(self._credit, 0)
+            return
+        raise WireError(f"pull ended with status {line.decode(errors='replace')}")
+
+    def _top_up(self) -> None:
+        # Small wants (a sidecar's free slots) are topped up exactly; large ones once half is used, so a
+        # busy consumer sends a pull per half batch rather than one per message.
+        missing = self._want - self._credit
+        if self._wire is None or missing <= 0 or (self._want > 8 and missing < self._want // 2):
+            return
+        self._credit += missing
+        request = orjson.dumps({"batch": missing, "expires": self._expires_ns,
+                                "idle_heartbeat": int(self._heartbeat_s * 1e9)})
+        self._wire.publish(self._next, request, self._inbox)
