@@ -121,6 +121,7 @@ class Coordinator:
             runner.add_done_callback(lambda _: reader.close())
             try:
                 while msgs := await reader.take(REPORT_BATCH):
+                    reader.want(2 * REPORT_BATCH)  # the next reports come in while these are recorded
                     await self._handle_reports(msgs)
                     for msg in msgs:  # only now: every report in the batch is recorded
                         await msg.ack()

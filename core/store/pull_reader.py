@@ -55,7 +55,7 @@ class Delivery:
 
 class PullReader:
     """`take()` the messages of durable consumer `durable` on `stream` as they arrive, at most `want`
-    requested ahead. `run()` keeps the connection (a Wire to the server `nc` is connected to), reconnecting
+    (see there) delivered or requested ahead. `run()` keeps the connection (a Wire to the server `nc` is connected to), reconnecting
     after a break or a silence past three missed pull heartbeats; it raises ConsumerGone for the owner."""
 
     def __init__(
@@ -76,7 +76,9 @@ class PullReader:
         self._idle = asyncio.Event()  # set when nothing is asked for any more (see quiesce)
 
     def want(self, n: int) -> None:
-        """Keep `n` messages requested ahead (0: ask for nothing more; what is already asked may still come)."""
+        """Keep `n` messages coming beyond those handed over by `take`: delivered and waiting in the buffer,
+        or asked for (0: ask for nothing more; what is asked already may still come). Call it again after
+        each `take`: taken messages no longer count, and only the owner knows how many more it can hold."""
         self._want = max(0, n)
         self._top_up()
 
@@ -193,7 +195,7 @@ class PullReader:
     def _top_up(self) -> None:
         # Small wants (a sidecar's free slots) are topped up exactly; large ones once half is used, so a
         # busy consumer sends a pull per half batch rather than one per message.
-        missing = self._want - self._credit
+        missing = self._want - self._credit - len(self._buf)
         if self._wire is None or missing <= 0 or (self._want > 8 and missing < self._want // 2):
             return
         self._credit += missing
