@@ -209,16 +209,19 @@ class Sidecar:
         await ensure_dispatch_consumer(self._js, self.settings, self.agent_id, self.config.max_concurrency,
                                        self._ack_wait_s)
 
-    def _free(self) -> int:
-        return 0 if self._draining else max(0, self.config.max_concurrency - self.in_flight)
+    def _wanted(self) -> int:
+        # Pulls may ask for a full set of slots at all times: the consumer's max_ack_pending (our slots)
+        # stops the server from delivering more than we can run, as a run acks its dispatch only once it
+        # is reported. So a busy sidecar sends a pull per half of its slots, not one per task.
+        return 0 if self._draining else self.config.max_concurrency
 
     async def _fetch_loop(self) -> None:
         assert self._nc is not None
         s = self.settings
         while True:
-            # Pulls ask for exactly the free slots and stay open, so a dispatch starts the moment it lands;
-            # they expire after fetch_wait_s, which bounds how long a drain waits for the last of them.
-            reader = PullReader(self._nc, s.dispatch_stream, durable_name(self.agent_id), want=self._free(),
+            # Pulls stay open, so a dispatch starts the moment it lands; they expire after fetch_wait_s,
+            # which bounds how long a drain waits for the last of them.
+            reader = PullReader(self._nc, s.dispatch_stream, durable_name(self.agent_id), want=self._wanted(),
                                 configured_url=s.nats_url, name=f"hive-sidecar-{self.agent_id}",
                                 expires_s=self._fetch_wait_s, heartbeat_s=self._fetch_wait_s / 2)
             self._reader = reader
@@ -228,7 +231,7 @@ class Sidecar:
                 while msgs := await reader.take():
                     for msg in msgs:
                         await self._accept(msg)
-                    reader.want(self._free())
+                    reader.want(self._wanted())
                 if self._draining:
                     # Open pulls may still deliver until they expire: whatever comes is handed back.
                     await reader.quiesce(2 * self._fetch_wait_s + 1.0)
@@ -283,8 +286,6 @@ class Sidecar:
             log.error("task %s could not be reported (%s); it will be redelivered", run.key, err)
         finally:
             self._runs.pop(run.key, None)
-            if self._reader is not None:
-                self._reader.want(self._free())
 
     def _record(self, result: ExecutionResult) -> None:
         self._tokens.record(result.metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,7 +62,9 @@ class EventStore:
         # The wire form directly: appends are the hot path of every process that writes events.
         block = (f"NATS/1.0\r\nNats-Msg-Id: {envelope.event_id}\r\nNats-Expected-Last-Subject-Sequence: "
                  f"{expected_seq}\r\nHive-Event-Type: {envelope.type}\r\n{extra[10:]}")
-        return await self._publisher.submit(self.subject_of(envelope), encode_envelope(envelope), block=block)
+        subject, payload = self.subject_of(envelope), encode_envelope(envelope)
+        future = self._publisher.try_submit(subject, payload, block)
+        return future if future is not None else await self._publisher.submit(subject, payload, block=block)
 
     async def _settle(self, envelope: Envelope[Any], expected_seq: int, future: asyncio.Future[Any]) -> int:
         """The stored seq of one submitted event, or ConcurrencyError if another writer got there first."""
@@ -105,6 +108,12 @@ class EventStore:
                 except Exception as err:  # noqa: BLE001 - reported per batch
                     results[i] = err
             for i, future in sent:
+                if not future.done():
+                    with contextlib.suppress(Exception):
+                        await future  # its outcome is read below
+                if not future.cancelled() and future.exception() is None:
+                    results[i] = int(future.result().seq)  # the usual case, without a coroutine per event
+                    continue
                 envelope, seq = batches[i][0][k], results[i]
                 assert isinstance(seq, int)
                 try:

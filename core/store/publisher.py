@@ -21,7 +21,6 @@ from collections.abc import Mapping
 import msgspec
 import nats.errors
 from nats.aio.client import Client as NATS
-from nats.js.api import PubAck
 from nats.js.errors import APIError, ServiceUnavailableError
 
 from core.runtime import cancel_and_wait
@@ -47,14 +46,16 @@ class _AckError(msgspec.Struct):
     description: str = ""
 
 
-class _Ack(msgspec.Struct):
+class Ack(msgspec.Struct):
+    """JetStream's answer to a publish: where the message was stored (the fields of nats-py's PubAck, decoded in one step)."""
+
     stream: str = ""
     seq: int = 0
     duplicate: bool = False
     error: _AckError | None = None
 
 
-_ack_decoder = msgspec.json.Decoder(_Ack)
+_ack_decoder = msgspec.json.Decoder(Ack)
 _SWEEP_S = 0.25
 
 
@@ -72,7 +73,7 @@ def _hpub(subject: str, reply: str, block: str, payload: bytes) -> bytes:
         subject.encode(), reply.encode(), len(hdr), len(hdr) + len(payload), hdr, payload)
 
 
-def _result(headers: bytes, payload: bytes) -> PubAck | BaseException:
+def _result(headers: bytes, payload: bytes) -> Ack | BaseException:
     if not payload:
         # A status frame: "NATS/1.0 503" when no stream listens on the subject.
         status = headers[9:12].decode(errors="replace")
@@ -87,11 +88,11 @@ def _result(headers: bytes, payload: bytes) -> PubAck | BaseException:
     if ack.error is not None:
         e = ack.error
         return APIError(code=e.code, err_code=e.err_code, description=e.description)
-    return PubAck(stream=ack.stream, seq=ack.seq, duplicate=ack.duplicate or None)
+    return ack
 
 
 class Publisher:
-    """`await publish(...)` returns the PubAck (or raises like js.publish); many may be awaited at once.
+    """`await publish(...)` returns the Ack (or raises like js.publish); many may be awaited at once.
 
     The connection goes to the server `nc` is connected to (with `configured_url`'s credentials where that
     address has none), is opened on first use and again after it breaks; acks outstanding on a broken
@@ -108,7 +109,7 @@ class Publisher:
         # At most `window` acks outstanding; publishers past that wait on `_room` (no semaphore per message).
         self._window = window
         self._room: asyncio.Future[None] | None = None
-        self._waiting: dict[int, asyncio.Future[PubAck]] = {}
+        self._waiting: dict[int, asyncio.Future[Ack]] = {}
         # Timeouts are all equal, so deadlines arrive in order: one sweeper instead of a timer per message.
         self._deadlines: deque[tuple[float, int]] = deque()
         self._sweeper: asyncio.Task[None] | None = None
@@ -196,13 +197,13 @@ class Publisher:
                     future.set_exception(nats.errors.TimeoutError())
             self._made_room()
 
-    async def publish(self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None) -> PubAck:
+    async def publish(self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None) -> Ack:
         future = await self.submit(subject, payload, headers)
         return await future
 
     async def submit(
         self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None, *, block: str | None = None
-    ) -> asyncio.Future[PubAck]:
+    ) -> asyncio.Future[Ack]:
         """Put the message on the wire and return the future of its ack (so a caller can send a batch first).
 
         `block` is the headers already in wire form (see `header_block`), for callers on a hot path."""
@@ -210,6 +211,9 @@ class Publisher:
             block = header_block(headers)
             if block is None:
                 raise ValueError(f"header values may not contain line breaks: {dict(headers)!r}")
+        future = self.try_submit(subject, payload, block)
+        if future is not None:
+            return future
         wire = self._wire or await self._connection()
         if len(payload) > wire.max_payload:
             raise nats.errors.MaxPayloadError(f"{len(payload)} bytes is over the server's {wire.max_payload}")
@@ -218,8 +222,19 @@ class Publisher:
                 self._room = asyncio.get_running_loop().create_future()
             await self._room
             wire = self._wire or await self._connection()
+        return self._put(wire, subject, payload, block)
+
+    def try_submit(self, subject: str, payload: bytes, block: str | None = None) -> asyncio.Future[Ack] | None:
+        """`submit` without waiting: None when it would have to (no connection yet, the window full) or
+        must refuse (a payload over the limit), and the caller then awaits `submit`."""
+        wire = self._wire
+        if wire is None or len(self._waiting) >= self._window or len(payload) > wire.max_payload:
+            return None
+        return self._put(wire, subject, payload, block)
+
+    def _put(self, wire: Wire, subject: str, payload: bytes, block: str | None) -> asyncio.Future[Ack]:
         token = next(self._tokens)
-        future: asyncio.Future[PubAck] = wire.loop.create_future()
+        future: asyncio.Future[Ack] = wire.loop.create_future()
         self._waiting[token] = future
         self._deadlines.append((time.monotonic() + self._timeout_s, token))
         reply = self._prefix + str(token)
