@@ -191,11 +191,19 @@ class Publisher:
         while True:
             await asyncio.sleep(_SWEEP_S)
             now = time.monotonic()
+            expired = 0
             while deadlines and deadlines[0][0] <= now:
                 future = self._waiting.pop(deadlines.popleft()[1], None)
                 if future is not None and not future.done():
                     future.set_exception(nats.errors.TimeoutError())
+                    expired += 1
             self._made_room()
+            wire = self._wire
+            if expired and wire is not None:
+                # No ack for a whole timeout: the connection may be half open (a peer gone without a
+                # reset), which TCP could take many minutes to notice. Start afresh on the next publish.
+                log.warning("publisher: %d acks timed out; reconnecting", expired)
+                await wire.close()
 
     async def publish(self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None) -> Ack:
         future = await self.submit(subject, payload, headers)

@@ -69,3 +69,59 @@ async def test_a_payload_over_the_server_limit_is_refused_before_it_is_sent(sett
 
 def test_ack_lost_is_a_timeout_for_callers_that_retry() -> None:
     assert issubclass(AckLost, nats.errors.TimeoutError) and issubclass(AckLost, asyncio.TimeoutError)
+
+
+class FreezableProxy:
+    """A TCP relay to a nats-server that can stop relaying while keeping its connections open: the
+    half-open connection a peer that vanished without a reset leaves behind."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.frozen = False
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay_pair, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _relay_pair(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer),
+                             return_exceptions=True)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                if not self.frozen:  # frozen: bytes vanish, nobody is told
+                    writer.write(data)
+                    await writer.drain()
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_connection_that_stops_answering_is_dropped_and_replaced(settings: Settings) -> None:
+    port = int(settings.nats_url.rsplit(":", 1)[1])
+    proxy = FreezableProxy(port)
+    url = f"nats://127.0.0.1:{await proxy.start()}"
+    nc = await nats.connect(url)
+    publisher = Publisher(nc, timeout_s=1.0)
+    try:
+        await ensure_streams(nc.jetstream(), settings)
+        subject = settings.event_subject("task", "frozen")
+        assert (await publisher.publish(subject, b"{}")).seq > 0
+        proxy.frozen = True
+        with pytest.raises(nats.errors.TimeoutError):
+            await publisher.publish(subject, b"{}", {"Nats-Msg-Id": "while-frozen"})
+        # The publisher gave up on that connection rather than waiting for TCP to notice.
+        await wait_until(lambda: publisher._wire is None, what="the silent connection dropped")
+        proxy.frozen = False
+        ack = await publisher.publish(subject, b"{}", {"Nats-Msg-Id": "after-thaw"})
+        assert ack.seq > 0 and not ack.duplicate
+    finally:
+        await publisher.close()
+        await nc.close()
+        await proxy.stop()
