@@ -102,7 +102,8 @@ class Sidecar:
         psutil.cpu_percent(interval=None)  # primes the counter: the first reading is otherwise 0.0
         self._nc, self._js = await connect(self.settings, f"sidecar-{self.agent_id}")
         self._kv = await self._js.key_value(self.settings.heartbeat_bucket)
-        self._publisher = Publisher(self._nc)
+        self._publisher = Publisher(self._nc, configured_url=self.settings.nats_url,
+                                    name=f"hive-sidecar-{self.agent_id}-publisher")
         self._reports = ReportPublisher(self._publisher, self.settings, self.agent_id)
         await self._ensure_consumer()
         await self._beat()
@@ -127,7 +128,8 @@ class Sidecar:
         heartbeat, fetch, keepalive = self._background
         with contextlib.suppress(Exception):
             await self._beat()
-        await self._stop_task(fetch, self._fetch_wait_s + 5.0)
+        # The fetch loop hands back what its open pulls still deliver (see quiesce there), then ends.
+        await self._stop_task(fetch, 2 * self._fetch_wait_s + 5.0)
         tasks = [task for _run, task in self._runs.values()]
         if tasks:
             log.info("draining: waiting up to %.1fs for %d task(s)", grace, len(tasks))
@@ -225,6 +227,8 @@ class Sidecar:
                                 configured_url=s.nats_url, name=f"hive-sidecar-{self.agent_id}",
                                 expires_s=self._fetch_wait_s, heartbeat_s=self._fetch_wait_s / 2)
             self._reader = reader
+            if self._draining:
+                reader.close()  # the drain began between two readers: take nothing more
             runner = asyncio.create_task(reader.run(), name="sidecar-dispatch-reader")
             runner.add_done_callback(lambda _: reader.close())
             try:
@@ -241,10 +245,26 @@ class Sidecar:
                 runner.result()
             except ConsumerGone as err:
                 log.warning("dispatch consumer gone (%s); creating it again", err)
-                await self._ensure_consumer()
+                await self._recreate_consumer()
+            except Exception as err:
+                # This loop must outlive any one failure: while the sidecar heartbeats, the coordinator
+                # keeps placing work on it.
+                log.error("reading dispatches failed (%s); starting again in 1s", err, exc_info=True)
+                await asyncio.sleep(1.0)
             finally:
                 self._reader = None
                 await cancel_and_wait(runner)
+
+    async def _recreate_consumer(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self._ensure_consumer()
+                return
+            except Exception as err:  # JetStream may still be starting or electing a leader
+                log.warning("creating the dispatch consumer failed (%s); retrying in %.1fs", err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _accept(self, msg: Delivery) -> None:
         try:

@@ -75,7 +75,8 @@ class TaskRun:
         started_at = utcnow()
         # The start report waits START_REPORT_DELAY_S: a task that ends sooner says when it started in its
         # final report instead (one report, not two; the history still records the start). A longer task's
-        # start report goes out meanwhile; reports of one run reach JetStream in order (one connection).
+        # start report goes out meanwhile. A start report retried after the final one is harmless: the
+        # coordinator ignores a start that the task's state is already past.
         if self._start_report_delay_s <= 0:
             self._send_start_report(started_at)
         self._start_timer = asyncio.get_running_loop().call_later(

@@ -42,7 +42,7 @@ class Coordinator:
         self.nc, self.js = nc, js
         self.fleet = Fleet()
         self.decisions = Decisions()
-        self.publisher = Publisher(nc)
+        self.publisher = Publisher(nc, configured_url=settings.nats_url, name="hive-coordinator-publisher")
         self.writer = Writer(EventStore(nc, js, settings, self.publisher), self.publisher, settings, self.decisions)
         self.scheduler = Scheduler(self.fleet, self.decisions, self.writer)
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
@@ -114,7 +114,7 @@ class Coordinator:
     async def _consume_reports(self) -> None:
         s = self.settings
         while True:
-            await ensure_reports_consumer(self.js, s)
+            await self._ensure_reports_consumer()
             reader = PullReader(self.nc, s.reports_stream, DURABLE, want=2 * REPORT_BATCH, configured_url=s.nats_url,
                                 name="hive-coordinator-reports")
             runner = asyncio.create_task(reader.run(), name="reports-reader")
@@ -130,6 +130,19 @@ class Coordinator:
                 log.warning("reports consumer gone (%s); creating it again", err)
             finally:
                 await cancel_and_wait(runner)
+
+    async def _ensure_reports_consumer(self) -> None:
+        delay = 0.1
+        for attempt in range(20):
+            try:
+                await ensure_reports_consumer(self.js, self.settings)
+                return
+            except Exception as err:  # JetStream may still be starting or electing a leader
+                if attempt == 19:
+                    raise  # the loop dies, the process exits and is restarted
+                log.warning("creating the reports consumer failed (%s); retrying in %.1fs", err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _handle_reports(self, msgs: list[Delivery]) -> None:
         # Agent reports one by one (rare); task reports as one batch, each task's in arrival order.

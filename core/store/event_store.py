@@ -27,7 +27,7 @@ class EventStore:
         self._nc = nc
         self._js = js
         self._settings = settings
-        self._publisher = publisher if publisher is not None else Publisher(nc)
+        self._publisher = publisher if publisher is not None else Publisher(nc, configured_url=settings.nats_url)
 
     @property
     def settings(self) -> Settings:

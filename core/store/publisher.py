@@ -131,7 +131,7 @@ class Publisher:
                 try:
                     url, credentials = server_of(self._nc, self._configured_url)
                     wire = await Wire.open(url, self._name, credentials=credentials, timeout=self._timeout_s)
-                except (OSError, WireError, TimeoutError) as err:
+                except (OSError, WireError, TimeoutError, ValueError) as err:
                     if time.monotonic() + delay > deadline:
                         raise nats.errors.TimeoutError() from err
                     await asyncio.sleep(delay)
@@ -199,11 +199,13 @@ class Publisher:
                     expired += 1
             self._made_room()
             wire = self._wire
-            if expired and wire is not None:
-                # No ack for a whole timeout: the connection may be half open (a peer gone without a
-                # reset), which TCP could take many minutes to notice. Start afresh on the next publish.
-                log.warning("publisher: %d acks timed out; reconnecting", expired)
-                await wire.close()
+            if expired and wire is not None and wire.loop.time() - wire.last_read > self._timeout_s:
+                # Acks overdue and not a byte from the server for a whole timeout: the connection may be
+                # half open (a peer gone without a reset), which TCP could take many minutes to notice.
+                # (One slow ack on a connection that still answers is not a reason to drop the others.)
+                log.warning("publisher: %d acks timed out on a silent connection; reconnecting", expired)
+                self._lost(wire)
+                wire.abort()
 
     async def publish(self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None) -> Ack:
         future = await self.submit(subject, payload, headers)
@@ -228,7 +230,8 @@ class Publisher:
         while len(self._waiting) >= self._window:
             if self._room is None:
                 self._room = asyncio.get_running_loop().create_future()
-            await self._room
+            # Shielded: one waiter cancelled must not cancel the shared future under the others.
+            await asyncio.shield(self._room)
             wire = self._wire or await self._connection()
         return self._put(wire, subject, payload, block)
 

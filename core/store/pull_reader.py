@@ -67,7 +67,11 @@ class PullReader:
         self._expires_ns, self._heartbeat_s = int(expires_s * 1e9), heartbeat_s
         self._want = want
         self._credit = 0  # messages asked for and neither delivered nor expired
-        self._inbox = f"_INBOX.{uuid.uuid4().hex}"
+        # A fresh inbox per connection: pulls still queued on the server from a broken connection would
+        # otherwise deliver to the next one, past the credit it asked for.
+        self._inbox_base = f"_INBOX.{uuid.uuid4().hex}"
+        self._inbox = self._inbox_base
+        self._connections = 0
         self._wire: Wire | None = None
         self._buf: list[Delivery] = []
         self._ready = asyncio.Event()
@@ -111,7 +115,7 @@ class PullReader:
         """Send an ack (or nak, progress, term) to `reply`: on the reader's connection, coalesced with its
         other writes; once that is closed (a drain's last acks), through nats-py's. With neither, it is
         dropped, and the server redelivers after its ack wait as it would for an ack lost on the way."""
-        if self._wire is not None:
+        if self._wire is not None and not self._wire.closing:
             self._wire.write(b"PUB %s %d\r\n%s\r\n" % (reply.encode(), len(verdict), verdict))
         elif not self._nc.is_closed:
             await self._nc.publish(reply, verdict)
@@ -123,12 +127,12 @@ class PullReader:
             try:
                 url, credentials = server_of(self._nc, self._configured_url)
                 wire = await Wire.open(url, self._name, credentials=credentials)
-            except (OSError, WireError, TimeoutError) as err:
+            except (OSError, WireError, TimeoutError, ValueError) as err:
                 log.warning("%s: cannot connect (%s); retrying in %.1fs", self._name, err, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            delay = 0.05
+            opened = time.monotonic()
             try:
                 await self._serve(wire)
             except (OSError, WireError) as err:
@@ -137,8 +141,16 @@ class PullReader:
                 self._wire, self._credit = None, 0  # pulls die with their connection
                 self._idle.set()
                 await wire.close()
+            # Back off unless the connection had served a while: a server that refuses at once
+            # (JetStream still starting) must not be hammered.
+            if time.monotonic() - opened > 10 * self._heartbeat_s:
+                delay = 0.05
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def _serve(self, wire: Wire) -> None:
+        self._connections += 1
+        self._inbox = f"{self._inbox_base}.{self._connections}"
         wire.subscribe(self._inbox)
         self._wire, self._heard = wire, time.monotonic()
         self._top_up()
@@ -167,6 +179,7 @@ class PullReader:
                 buf.append(Delivery(subject.decode(), reply.decode(), data, self))
             else:
                 self._status(headers)
+        self._credit = max(self._credit, 0)
         if buf:
             self._ready.set()
         self._top_up()
@@ -179,18 +192,17 @@ class PullReader:
         if code == b"100":
             return  # idle heartbeat: the pull is alive
         line = headers.split(b"\r\n", 1)[0][13:]
-        if code == b"409" and (b"Deleted" in line or b"No Longer" in line):
-            raise ConsumerGone(line.decode(errors="replace"))
-        if code in (b"404", b"408", b"409"):
-            at = headers.find(_PENDING_HEADER)
-            if at >= 0:
-                end = headers.find(b"\r\n", at)
-                self._credit -= int(headers[at + len(_PENDING_HEADER):end])
-            else:
-                self._credit = 0  # cannot tell what is left of it: ask afresh (at worst one pull too many)
-            self._credit = max(self._credit, 0)
+        if (code == b"409" and (b"Deleted" in line or b"No Longer" in line)) or code == b"503":
+            # 503: no responders, so no consumer (or no stream) answers the pull.
+            raise ConsumerGone(line.decode(errors="replace") or f"status {code.decode(errors='replace')}")
+        at = headers.find(_PENDING_HEADER)
+        if code in (b"404", b"408", b"409") and at >= 0:
+            end = headers.find(b"\r\n", at)
+            self._credit = max(self._credit - int(headers[at + len(_PENDING_HEADER):end]), 0)
             return
-        raise WireError(f"pull ended with status {line.decode(errors='replace')}")
+        # Anything else (a 409 that does not say what is left of the pull, say): start afresh, after the
+        # reconnect backoff, rather than guess at the credit and re-pull in a loop.
+        raise WireError(f"pull ended with status {code.decode(errors='replace')} {line.decode(errors='replace')}")
 
     def _top_up(self) -> None:
         # Small wants (a sidecar's free slots) are topped up exactly; large ones once half is used, so a

@@ -38,6 +38,7 @@ class Wire:
         self.max_payload = max_payload
         self._loop = asyncio.get_running_loop()
         self._out: list[bytes] = []
+        self.last_read = self._loop.time()  # when bytes last came from the server
 
     @classmethod
     async def open(
@@ -84,15 +85,20 @@ class Wire:
 
     def _flush(self) -> None:
         out, self._out = self._out, []
-        if not self._writer.is_closing():
+        if out and not self._writer.is_closing():
             self._writer.write(b"".join(out) if len(out) > 1 else out[0])
+
+    def _flush_now(self) -> None:
+        if self._out:
+            self._flush()  # the scheduled call then finds nothing to send
 
     async def frames(self) -> list[Frame]:
         """The next message frames, in order, waiting for at least one; PINGs are answered on the way."""
         while True:
             chunk = await self._reader.read(READ_SIZE)
             if not chunk:
-                raise WireError("the NATS server closed the reader's connection")
+                raise WireError("the NATS server closed the connection")
+            self.last_read = self._loop.time()
             buf = self._tail + chunk if self._tail else chunk
             out: list[Frame] = []
             self._tail = buf[self._parse(buf, out):]
@@ -128,10 +134,24 @@ class Wire:
                 pos = eol + 2
         return pos
 
-    async def close(self) -> None:
+    @property
+    def closing(self) -> bool:
+        return self._writer.is_closing()
+
+    def abort(self) -> None:
+        """Drop the connection now, unsent data included: for a peer that stopped answering."""
+        self._writer.transport.abort()
+
+    async def close(self, timeout: float = 1.0) -> None:
+        """Close after sending what is queued; abort if that does not finish within `timeout` (a peer that
+        stopped reading would otherwise hold the close, and whoever awaits it, forever)."""
+        self._flush_now()
         self._writer.close()
         try:
-            await self._writer.wait_closed()
+            async with asyncio.timeout(timeout):
+                await self._writer.wait_closed()
+        except TimeoutError:
+            self.abort()
         except (OSError, ssl.SSLError):
             pass  # closing a connection that already broke
 

@@ -114,6 +114,13 @@ async def test_a_connection_that_stops_answering_is_dropped_and_replaced(setting
         subject = settings.event_subject("task", "frozen")
         assert (await publisher.publish(subject, b"{}")).seq > 0
         proxy.frozen = True
+        # Enough unsent data that the socket's buffers fill: every publish still ends (a timeout or a
+        # lost ack), none hangs on a connection that can neither send nor close gracefully.
+        futures = [await publisher.submit(subject, b"x" * 60_000) for _ in range(300)]
+        async with asyncio.timeout(30):  # a hang detector, not a speed limit
+            outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        assert all(isinstance(o, nats.errors.TimeoutError) for o in outcomes)
+        # While the server does not answer, a new publish gives up after its timeout too.
         with pytest.raises(nats.errors.TimeoutError):
             await publisher.publish(subject, b"{}", {"Nats-Msg-Id": "while-frozen"})
         # The publisher gave up on that connection rather than waiting for TCP to notice.

@@ -160,3 +160,35 @@ async def published(js: JetStreamContext, subject: str, payload: bytes) -> bool:
     except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
         return False  # JetStream still recovering its streams
     return True
+
+
+async def test_a_consumer_that_does_not_exist_is_reported(settings: Settings) -> None:
+    nc, js = await connect(settings, "pull-reader-missing")
+    try:
+        reader = PullReader(nc, settings.dispatch_stream, "never-created", want=1, configured_url=settings.nats_url)
+        async with running(reader) as task:
+            with pytest.raises(ConsumerGone):
+                async with asyncio.timeout(20):
+                    await task
+    finally:
+        await nc.close()
+
+
+async def test_pulls_of_a_broken_connection_do_not_deliver_past_the_credit(
+    settings: Settings, stream: tuple[NATS, JetStreamContext]
+) -> None:
+    nc, js = stream
+    reader = PullReader(nc, settings.dispatch_stream, DURABLE, want=2, configured_url=settings.nats_url)
+    async with running(reader):
+        await wait_until(lambda: waiting_pulls(js, settings), what="a pull open on the server")
+        wire = reader._wire
+        assert wire is not None
+        wire.abort()  # the connection breaks; its pull is still queued on the server for a while
+        await wait_until(lambda: reader._wire is not None and reader._wire is not wire, what="a new connection")
+        for i in range(4):
+            await js.publish(settings.dispatch_subject("a1"), f"m{i}".encode())
+        got = await take_n(reader, 2)
+        assert [d.data for d in got] == [b"m0", b"m1"]
+        info = await js.consumer_info(settings.dispatch_stream, DURABLE)
+        # Only what the live connection asked for was handed out; the old pull found no one listening.
+        assert info.num_ack_pending == 2 and info.num_pending == 2
