@@ -150,3 +150,12 @@ async def test_publisher_keeps_at_most_its_window_of_acks_outstanding(settings: 
         await publisher.close()
         await nc.close()
     assert len(set(seqs)) == 50 and peak <= 4
+
+
+async def test_a_decision_whose_expectation_is_stale_stores_none_of_its_events(store: EventStore) -> None:
+    task_id = uuid7()
+    seq = await store.append([created(task_id)], 0)
+    await store.append([queued(task_id, 1)], seq)
+    with pytest.raises(ConcurrencyError):
+        await store.append([queued(task_id, 2), queued(task_id, 3)], seq)  # stale: written on top of seq
+    assert [r.envelope.data for r in await store.load("task", task_id)][1:] == [TaskQueued(attempt=1)]
