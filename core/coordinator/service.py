@@ -74,12 +74,20 @@ class Coordinator:
     async def _fold(self, target: int) -> None:
         if target == 0:
             self.caught_up.set()
+        delay = 0.1
         while True:
+            before = self.fleet.applied_seq
             try:
-                await self._fold_from(self.fleet.applied_seq + 1, target)
-            except ConsumerLost as err:
+                await self._fold_from(before + 1, target)
+            except (ConsumerLost, OSError, TimeoutError) as err:
                 # Nothing applied twice or skipped: the fold resumes right after the last event it applied.
-                log.warning("event reader lost (%s); resuming after seq %d", err, self.fleet.applied_seq)
+                # (OSError: the connection broke, e.g. the NATS server restarted; it is back in a moment.)
+                if self.fleet.applied_seq > before:
+                    delay = 0.1  # that reader did work: this is a new failure, not the same one again
+                log.warning("event reader lost (%s); resuming after seq %d in %.1fs", err, self.fleet.applied_seq,
+                            delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _fold_from(self, start: int, target: int) -> None:
         s = self.settings
