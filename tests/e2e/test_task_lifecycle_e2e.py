@@ -110,6 +110,30 @@ async def test_sidecar_killed_mid_task_loses_no_task(settings: Settings, stack: 
         await nc.close()
 
 
+async def test_coordinator_killed_mid_flow_loses_no_task(settings: Settings, stack: ProcessStack) -> None:
+    """kill -9 of the coordinator with decisions, dispatches and reports in flight: its successor folds the
+    log, resends what may not have gone out, and gets the unacknowledged reports again."""
+    config = write_sidecar_config(stack.home / "slow.toml", "e2e-coord", ["sh", "-c", "sleep 0.3; cat"], concurrency=4)
+    stack.start("sidecar-slow", "--config", str(config))
+    headers = {"Authorization": f"Bearer {token(settings)}"}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
+        prompts = await submit(client, 24, "orphaned")
+        ids = list(prompts)
+        await wait_until(lambda: _count(settings, "running", ids), timeout=60, what="tasks running")
+        stack.kill9("coordinator")
+        stack.restart("coordinator")
+        await wait_until(lambda: _all_done(settings, ids), timeout=180, interval=0.2, what="every task completed")
+        assert await completed_outputs(settings, ids) == prompts
+    nc, js = await connect(settings, "e2e-check")
+    store = EventStore(nc, js, settings)
+    try:
+        for task_id in ids:
+            types = [r.envelope.type for r in await store.load("task", task_id)]
+            assert types.count("task.completed.v1") == 1 and types.count("task.assigned.v1") == 1, types
+    finally:
+        await nc.close()
+
+
 async def _count(settings: Settings, status: str, ids: list[str]) -> int:
     conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": settings.db_schema})
     try:
