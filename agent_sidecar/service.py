@@ -23,7 +23,7 @@ from agent_sidecar.reports import ReportPublisher, utcnow
 from agent_sidecar.task_run import START_REPORT_DELAY_S, TaskRun
 from core.ids import uuid7
 from core.messages import Deregistered, Dispatch, Heartbeat, Registered, dispatch_decoder
-from core.runtime import cancel_and_wait
+from core.runtime import cancel_and_wait, retrying
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.publisher import Publisher
@@ -256,15 +256,7 @@ class Sidecar:
                 await cancel_and_wait(runner)
 
     async def _recreate_consumer(self) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await self._ensure_consumer()
-                return
-            except Exception as err:  # JetStream may still be starting or electing a leader
-                log.warning("creating the dispatch consumer failed (%s); retrying in %.1fs", err, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await retrying(self._ensure_consumer, "creating the dispatch consumer")
 
     async def _accept(self, msg: Delivery) -> None:
         try:

@@ -7,9 +7,12 @@ import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def configure_logging(settings: Settings) -> None:
@@ -51,6 +54,23 @@ def run_service(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         await main(stop)
 
     asyncio.run(runner())
+
+
+async def retrying(op: Callable[[], Awaitable[T]], what: str, *, attempts: int | None = None,
+                   max_delay: float = 5.0) -> T:
+    """`op()` until it succeeds, backing off from 0.1 s to `max_delay` (a server may still be starting or
+    electing a leader); after `attempts` tries (None: never) the last error is raised."""
+    delay, attempt = 0.1, 0
+    while True:
+        attempt += 1
+        try:
+            return await op()
+        except Exception as err:
+            if attempts is not None and attempt >= attempts:
+                raise
+            log.warning("%s failed (%s); retrying in %.1fs", what, err, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:

@@ -21,7 +21,7 @@ from core.events.codec import decode_envelope
 from core.events.envelope import Recorded
 from core.messages import Deregistered, Registered, heartbeat_decoder, report_decoder
 from core.metrics import serve_metrics
-from core.runtime import cancel_and_wait
+from core.runtime import cancel_and_wait, retrying
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
@@ -140,17 +140,9 @@ class Coordinator:
                 await cancel_and_wait(runner)
 
     async def _ensure_reports_consumer(self) -> None:
-        delay = 0.1
-        for attempt in range(20):
-            try:
-                await ensure_reports_consumer(self.js, self.settings)
-                return
-            except Exception as err:  # JetStream may still be starting or electing a leader
-                if attempt == 19:
-                    raise  # the loop dies, the process exits and is restarted
-                log.warning("creating the reports consumer failed (%s); retrying in %.1fs", err, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        # After 20 tries the loop dies, and the process exits to be restarted.
+        await retrying(lambda: ensure_reports_consumer(self.js, self.settings), "creating the reports consumer",
+                       attempts=20)
 
     async def _handle_reports(self, msgs: list[Delivery]) -> None:
         # Agent reports one by one (rare); task reports as one batch, each task's in arrival order.

@@ -19,6 +19,7 @@ import orjson
 from nats.aio.client import Client as NATS
 
 from core.runtime import cancel_and_wait
+from core.store.mailbox import Mailbox
 from core.store.wire import Frame, Wire, WireError, server_of
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,7 @@ class PullReader:
         self._inbox = self._inbox_base
         self._connections = 0
         self._wire: Wire | None = None
-        self._buf: list[Delivery] = []
-        self._ready = asyncio.Event()
-        self._closed = False
+        self._box: Mailbox[Delivery] = Mailbox()
         self._heard = time.monotonic()
         self._idle = asyncio.Event()  # set when nothing is asked for any more (see quiesce)
 
@@ -98,18 +97,11 @@ class PullReader:
 
     def close(self) -> None:
         """Wake a waiting `take` with an empty list (used on stop)."""
-        self._closed = True
-        self._ready.set()
+        self._box.close()
 
     async def take(self, limit: int = 1 << 30) -> list[Delivery]:
         """Up to `limit` delivered messages in arrival order, waiting for at least one; [] once closed."""
-        while not self._buf:
-            if self._closed:
-                return []
-            self._ready.clear()
-            await self._ready.wait()
-        out, self._buf = self._buf[:limit], self._buf[limit:]
-        return out
+        return await self._box.take(limit)
 
     async def settle(self, reply: str, verdict: bytes) -> None:
         """Send an ack (or nak, progress, term) to `reply`: on the reader's connection, coalesced with its
@@ -172,7 +164,7 @@ class PullReader:
 
     def _receive(self, frames: list[Frame]) -> None:
         self._heard = time.monotonic()
-        buf = self._buf
+        buf = self._box.items
         for subject, reply, headers, data in frames:
             if reply:
                 self._credit -= 1
@@ -181,7 +173,7 @@ class PullReader:
                 self._status(headers)
         self._credit = max(self._credit, 0)
         if buf:
-            self._ready.set()
+            self._box.wake()
         self._top_up()
         if self._credit == 0:
             self._idle.set()
@@ -207,7 +199,7 @@ class PullReader:
     def _top_up(self) -> None:
         # Small wants (a sidecar's free slots) are topped up exactly; large ones once half is used, so a
         # busy consumer sends a pull per half batch rather than one per message.
-        missing = self._want - self._credit - len(self._buf)
+        missing = self._want - self._credit - len(self._box)
         if self._wire is None or missing <= 0 or (self._want > 8 and missing < self._want // 2):
             return
         self._credit += missing

@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from core.runtime import cancel_and_wait
+from core.store.mailbox import Mailbox
 from core.store.wire import Frame, Wire, server_of
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,7 @@ class StreamReader:
         self._pull = orjson.dumps(
             {"batch": fetch, "expires": int(EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)}
         )
-        self._buf: list[tuple[int, bytes]] = []
-        self._ready = asyncio.Event()
-        self._closed = False
+        self._box: Mailbox[tuple[int, bytes]] = Mailbox()
         self._wire: Wire | None = None
         self._inbox = f"_INBOX.{uuid.uuid4().hex}"
         self._request_subject = ""
@@ -69,18 +68,12 @@ class StreamReader:
 
     def close(self) -> None:
         """Wake a waiting `take` with an empty batch (used on stop)."""
-        self._closed = True
-        self._ready.set()
+        self._box.close()
 
     async def take(self, limit: int) -> list[tuple[int, bytes]]:
         """Up to `limit` messages in order, waiting for at least one; [] once closed."""
-        while not self._buf:
-            if self._closed:
-                return []
-            self._ready.clear()
-            await self._ready.wait()
-        out, self._buf = self._buf[:limit], self._buf[limit:]
-        if not self._pulling and not self._closed and len(self._buf) < self._high_water:
+        out = await self._box.take(limit)
+        if not self._pulling and not self._box.closed and len(self._box) < self._high_water:
             self._request()
         return out
 
@@ -124,7 +117,7 @@ class StreamReader:
 
     def _receive(self, frames: list[Frame]) -> None:
         self._activity += 1
-        buf, last_cseq = self._buf, self._last_cseq
+        buf, last_cseq = self._box.items, self._last_cseq
         try:
             for _, reply, headers, data in frames:
                 if not reply:
@@ -142,7 +135,7 @@ class StreamReader:
             self._last_cseq = last_cseq
             if buf:
                 self.next_seq = buf[-1][0] + 1
-                self._ready.set()
+                self._box.wake()
 
     def _status(self, headers: bytes) -> None:
         # A status frame's header block starts "NATS/1.0 <code> <description>".
@@ -178,7 +171,7 @@ class StreamReader:
 
     def _pull_done(self) -> None:
         self._pulling = False
-        if len(self._buf) < self._high_water:
+        if len(self._box) < self._high_water:
             self._request()  # otherwise take() asks for more once the writer has made room
 
     async def _delete(self, consumer: str) -> None:

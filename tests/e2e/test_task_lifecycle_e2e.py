@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,51 +87,46 @@ async def test_200_tasks_complete_with_results_and_ordered_history(settings: Set
         await nc.close()
 
 
-async def test_sidecar_killed_mid_task_loses_no_task(settings: Settings, stack: ProcessStack) -> None:
-    # Each task takes a moment, so several are mid-run when the sidecar dies.
-    config = write_sidecar_config(stack.home / "slow.toml", "e2e-slow", ["sh", "-c", "sleep 0.3; cat"], concurrency=4)
+async def through_a_crash(settings: Settings, stack: ProcessStack, agent_id: str, crash: Callable[[], None],
+                          timeout: float = 180) -> dict[str, list[str]]:
+    """24 tasks of 0.3 s on a 4-slot sidecar, `crash()` once several are running; every task must then
+    complete with its output. Returns each task's event types, for the caller's checks."""
+    config = write_sidecar_config(stack.home / "slow.toml", agent_id, ["sh", "-c", "sleep 0.3; cat"], concurrency=4)
     stack.start("sidecar-slow", "--config", str(config))
     headers = {"Authorization": f"Bearer {token(settings)}"}
     async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-        prompts = await submit(client, 24, "survivor")
+        prompts = await submit(client, 24, agent_id)
         ids = list(prompts)
         await wait_until(lambda: _count(settings, "running", ids), timeout=60, what="tasks running")
-        stack.kill9("sidecar-slow")
-        stack.restart("sidecar-slow")
-        await wait_until(lambda: _all_done(settings, ids), timeout=180, interval=0.2, what="every task completed")
+        crash()
+        await wait_until(lambda: _all_done(settings, ids), timeout=timeout, interval=0.2, what="every task completed")
         assert await completed_outputs(settings, ids) == prompts
     nc, js = await connect(settings, "e2e-check")
     store = EventStore(nc, js, settings)
     try:
-        for task_id in ids:
-            types = [r.envelope.type for r in await store.load("task", task_id)]
-            assert types.count("task.completed.v1") == 1, types
+        return {task_id: [r.envelope.type for r in await store.load("task", task_id)] for task_id in ids}
     finally:
         await nc.close()
+
+
+async def test_sidecar_killed_mid_task_loses_no_task(settings: Settings, stack: ProcessStack) -> None:
+    def crash() -> None:
+        stack.kill9("sidecar-slow")
+        stack.restart("sidecar-slow")
+
+    for types in (await through_a_crash(settings, stack, "e2e-slow", crash)).values():
+        assert types.count("task.completed.v1") == 1, types
 
 
 async def test_coordinator_killed_mid_flow_loses_no_task(settings: Settings, stack: ProcessStack) -> None:
     """kill -9 of the coordinator with decisions, dispatches and reports in flight: its successor folds the
     log, resends what may not have gone out, and gets the unacknowledged reports again."""
-    config = write_sidecar_config(stack.home / "slow.toml", "e2e-coord", ["sh", "-c", "sleep 0.3; cat"], concurrency=4)
-    stack.start("sidecar-slow", "--config", str(config))
-    headers = {"Authorization": f"Bearer {token(settings)}"}
-    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-        prompts = await submit(client, 24, "orphaned")
-        ids = list(prompts)
-        await wait_until(lambda: _count(settings, "running", ids), timeout=60, what="tasks running")
+    def crash() -> None:
         stack.kill9("coordinator")
         stack.restart("coordinator")
-        await wait_until(lambda: _all_done(settings, ids), timeout=180, interval=0.2, what="every task completed")
-        assert await completed_outputs(settings, ids) == prompts
-    nc, js = await connect(settings, "e2e-check")
-    store = EventStore(nc, js, settings)
-    try:
-        for task_id in ids:
-            types = [r.envelope.type for r in await store.load("task", task_id)]
-            assert types.count("task.completed.v1") == 1 and types.count("task.assigned.v1") == 1, types
-    finally:
-        await nc.close()
+
+    for types in (await through_a_crash(settings, stack, "e2e-coord", crash)).values():
+        assert types.count("task.completed.v1") == 1 and types.count("task.assigned.v1") == 1, types
 
 
 async def _count(settings: Settings, status: str, ids: list[str]) -> int:
@@ -160,27 +155,16 @@ async def test_nats_server_killed_and_restarted_mid_flow_loses_no_task(settings:
         for service in ("coordinator", "projections", "gateway"):
             stack.start(service)
         await wait_until(stack.ready, timeout=60, what="gateway /ready")
-        config = write_sidecar_config(home / "slow.toml", "e2e-nats", ["sh", "-c", "sleep 0.3; cat"], concurrency=4)
-        stack.start("sidecar-slow", "--config", str(config))
-        headers = {"Authorization": f"Bearer {token(own)}"}
-        async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-            prompts = await submit(client, 24, "weathered")
-            ids = list(prompts)
-            await wait_until(lambda: _count(own, "running", ids), timeout=60, what="tasks running")
+
+        def crash() -> None:
             server.kill()
             server.start()
-            await wait_until(lambda: _all_done(own, ids), timeout=240, interval=0.2, what="every task completed")
-            assert await completed_outputs(own, ids) == prompts
+
+        histories = await through_a_crash(own, stack, "e2e-nats", crash, timeout=240)
         for name in ("coordinator", "projections", "gateway", "sidecar-slow"):
             assert stack.alive(name), stack.log_tail(name)
-        nc, js = await connect(own, "e2e-check")
-        store = EventStore(nc, js, own)
-        try:
-            for task_id in ids:
-                types = [r.envelope.type for r in await store.load("task", task_id)]
-                assert types.count("task.completed.v1") == 1, types
-        finally:
-            await nc.close()
+        for types in histories.values():
+            assert types.count("task.completed.v1") == 1, types
     finally:
         stack.stop_all()
         server.stop()
