@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +23,7 @@ from agent_sidecar.hardware import GpuMonitor, TokenRate, detect_hardware
 from agent_sidecar.reports import ReportPublisher, utcnow
 from agent_sidecar.task_run import START_REPORT_DELAY_S, TaskRun
 from core.ids import uuid7
-from core.messages import Deregistered, Dispatch, Heartbeat, Registered, dispatch_decoder
+from core.messages import Deregistered, Dispatch, Heartbeat, Registered, TokenChunk, dispatch_decoder, dispatch_encoder
 from core.runtime import cancel_and_wait, retrying
 from core.settings import Settings
 from core.store.connect import connect
@@ -304,12 +305,15 @@ class Sidecar:
 
     def _live_publisher(self, job: Dispatch) -> OnChunk:
         nc, subject = self._nc, f"{self.settings.prefix}.live.task.{job.task_id}"
+        index = itertools.count()
 
         async def publish(chunk: str) -> None:
-            # Live tokens are best effort (core NATS, not persisted): a slow or absent reader never blocks the task.
+            # Live tokens are best effort (core NATS, not persisted): a slow or absent reader never blocks the
+            # task. The final output is in the completion report, so the log records it exactly once.
             if nc is not None and not nc.is_closed:
+                payload = dispatch_encoder.encode(TokenChunk(attempt=job.attempt, index=next(index), text=chunk))
                 with contextlib.suppress(Exception):
-                    await nc.publish(subject, chunk.encode())
+                    await nc.publish(subject, payload)
 
         return publish
 

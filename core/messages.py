@@ -96,7 +96,16 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     draining: bool = False
 
 
+class TokenChunk(msgspec.Struct, frozen=True, kw_only=True):
+    """A piece of generated text on `<prefix>.live.task.<id>` (core NATS, not stored): live viewers only."""
+
+    attempt: int
+    index: int  # 0, 1, 2, ... within the attempt, so a viewer can order and spot gaps
+    text: str
+
+
 dispatch_encoder = msgspec.json.Encoder()
+token_chunk_decoder = msgspec.json.Decoder(TokenChunk)
 dispatch_decoder = msgspec.json.Decoder(Dispatch)
 report_decoder = msgspec.json.Decoder(AnyReport)
 heartbeat_decoder = msgspec.json.Decoder(Heartbeat)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from core.settings import Settings
 
@@ -16,6 +16,7 @@ PLACEMENT_SECONDS = Histogram(
     buckets=(1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1),
 )
 EVENTS_APPENDED = Counter("hive_events_appended_total", "Events appended to the log by this process", ["type"])
+WEBSOCKET_CONNECTIONS = Gauge("hive_websocket_connections_active", "Open WebSocket connections on this gateway")
 AGENTS_LOST = Counter("hive_agents_lost_total", "Agents declared lost after missing heartbeats")
 
 

@@ -25,6 +25,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     # Serve Prometheus /metrics on this port (0: a free one, logged); unset: no metrics endpoint.
     metrics_port: int | None = None
+    # WebSocket /ws: messages queued per client before it is disconnected as a slow consumer, the most
+    # events one subscribe may replay, topics per connection, and how often cluster.status is pushed.
+    ws_queue_size: int = 2000
+    ws_replay_limit: int = 10_000
+    ws_max_subscriptions: int = 100
+    ws_status_interval_s: float = 2.0
 
     @property
     def events_stream(self) -> str:
@@ -65,6 +71,10 @@ _ENV = {
     "heartbeat_interval_s": "HIVE_HEARTBEAT_INTERVAL_S",
     "stream_replicas": "HIVE_STREAM_REPLICAS",
     "log_level": "HIVE_LOG_LEVEL",
+    "ws_queue_size": "HIVE_WS_QUEUE_SIZE",
+    "ws_replay_limit": "HIVE_WS_REPLAY_LIMIT",
+    "ws_max_subscriptions": "HIVE_WS_MAX_SUBSCRIPTIONS",
+    "ws_status_interval_s": "HIVE_WS_STATUS_INTERVAL_S",
 }
 
 

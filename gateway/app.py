@@ -13,11 +13,13 @@ from litestar.middleware.base import DefineMiddleware
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
-from gateway.auth import BearerAuthMiddleware
+from gateway.auth import Authenticator, BearerAuthMiddleware
 from gateway.db import create_pool
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.request_id import add_request_id
-from gateway.routes import agents, health, tasks
+from gateway import readmodel
+from gateway.live.hub import Hub
+from gateway.routes import agents, health, live, tasks
 from gateway.schemas import MAX_BODY_BYTES
 from gateway.services import Services, services_of
 from projections.migrate import apply_migrations
@@ -25,7 +27,7 @@ from projections.migrate import apply_migrations
 log = logging.getLogger(__name__)
 
 
-def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def _lifespan(settings: Settings, authenticator: Authenticator) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         nc, js = await connect(settings, "hive-gateway")
@@ -35,9 +37,15 @@ def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMa
                 # Migrations here too, so /ready and reads work before the projections service first runs.
                 async with pool.acquire() as conn:
                     await apply_migrations(conn, settings.db_schema)
-                app.state["services"] = Services(settings=settings, nc=nc, store=EventStore(nc, js, settings), pool=pool)
+                hub = Hub(settings, nc, js, status=lambda: readmodel.cluster_counts(pool),
+                          status_interval_s=settings.ws_status_interval_s)
+                app.state["services"] = Services(settings=settings, nc=nc, store=EventStore(nc, js, settings), pool=pool,
+                                                 hub=hub, authenticator=authenticator)
                 log.info("gateway ready on schema %s, prefix %s", settings.db_schema, settings.prefix)
-                yield
+                try:
+                    yield
+                finally:
+                    await hub.close()
             finally:
                 await pool.close()
         finally:
@@ -48,21 +56,22 @@ def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMa
 
 
 def create_app(settings: Settings) -> Litestar:
+    authenticator = Authenticator(secret=settings.jwt_secret, algorithm=settings.jwt_algorithm)
     api = Router(
         path="/api",
         route_handlers=[tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, agents.list_agents,
                         agents.get_agent],
         middleware=[
-            DefineMiddleware(BearerAuthMiddleware, secret=settings.jwt_secret, algorithm=settings.jwt_algorithm)
+            DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator)
         ],
     )
     return Litestar(
-        route_handlers=[api, health.health, health.ready],
+        route_handlers=[api, health.health, health.ready, live.ws],
         dependencies={"services": Provide(services_of, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         # A before_send hook, not a middleware: error responses made by Litestar's outer handler get the id too.
         before_send=[add_request_id],
-        lifespan=[_lifespan(settings)],
+        lifespan=[_lifespan(settings, authenticator)],
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
     )

@@ -40,39 +40,25 @@ def _unauthorized(detail: str, error: str | None = None) -> NotAuthorizedExcepti
     return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": challenge})
 
 
-class BearerAuthMiddleware:
-    """Sets `scope["user"]` to the caller's Principal (401 without a valid token), then checks the permission.
+class Authenticator:
+    """Turns an `Authorization` header (or a browser's `?token=`) into a Principal, or a 401 error."""
 
-    Both checks live here, not in guards: Litestar copies the route handler for every guard call, which
-    cost more than the rest of a cached authentication. A route without a declared permission is refused.
-    """
-
-    def __init__(self, app: ASGIApp, *, secret: str, algorithm: str) -> None:
-        self.app = app
+    def __init__(self, *, secret: str, algorithm: str) -> None:
         self._secret = secret
         self._algorithms = (algorithm,)
         # Verifying an HS256 JWT costs ~70 µs; a client sends the same token with every request.
         self._verified: VerifiedTokens[Principal] = VerifiedTokens()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope.get("method") != "OPTIONS":
-            principal = self._authenticate(header(scope, b"authorization"))
-            scope["user"] = principal
-            scope["auth"] = principal
-            permission = scope["route_handler"].opt.get(_PERMISSION_OPT)
-            if permission is None or not _allows(principal.roles, permission):
-                raise PermissionDeniedException(
-                    detail=f"role(s) {', '.join(principal.roles) or 'none'} lack the '{permission}' permission"
-                )
-        await self.app(scope, receive, send)
-
-    def _authenticate(self, header: bytes | None) -> Principal:
+    def from_header(self, header: bytes | None) -> Principal:
         if not header:
             raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>' (see `hive token issue`)")
         scheme, _, raw = header.decode("latin-1").partition(" ")
         token = raw.strip()
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("the Authorization header must be 'Bearer <token>'", "invalid_request")
+        return self.from_token(token)
+
+    def from_token(self, token: str) -> Principal:
         principal = self._verified.get(token)
         if principal is not None:
             return principal
@@ -89,6 +75,34 @@ class BearerAuthMiddleware:
         # PyJWT has checked `exp` and compares int(exp) with the clock; the cache ends the token at the same time.
         self._verified.put(token, principal, float(int(claims["exp"])))  # type: ignore[call-overload]
         return principal
+
+
+class BearerAuthMiddleware:
+    """Sets `scope["user"]` to the caller's Principal (401 without a valid token), then checks the permission.
+
+    Both checks live here, not in guards: Litestar copies the route handler for every guard call, which
+    cost more than the rest of a cached authentication. A route without a declared permission is refused.
+    """
+
+    def __init__(self, app: ASGIApp, *, authenticator: Authenticator) -> None:
+        self.app = app
+        self._authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope.get("method") != "OPTIONS":
+            principal = self._authenticator.from_header(header(scope, b"authorization"))
+            scope["user"] = principal
+            scope["auth"] = principal
+            permission = scope["route_handler"].opt.get(_PERMISSION_OPT)
+            if permission is None or not may(principal, permission):
+                raise PermissionDeniedException(
+                    detail=f"role(s) {', '.join(principal.roles) or 'none'} lack the '{permission}' permission"
+                )
+        await self.app(scope, receive, send)
+
+
+def may(principal: Principal, permission: str) -> bool:
+    return _allows(principal.roles, permission)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -12,13 +12,17 @@ class Permission(StrEnum):
     AGENTS_VIEW = "agents.view"
     WORKFLOWS_VIEW = "workflows.view"
     EXECUTIONS_VIEW = "executions.view"
+    STATUS_VIEW = "status.view"
+    ALERTS_VIEW = "alerts.view"
 
 
 # A grant is a permission name or `<resource>.*`; "*" grants everything.
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"*"}),
-    "developer": frozenset({"workflows.*", "executions.*", "tasks.view", "tasks.create", "agents.view"}),
-    "viewer": frozenset({"tasks.view", "agents.view", "workflows.view", "executions.view"}),
+    "developer": frozenset({"workflows.*", "executions.*", "tasks.view", "tasks.create", "agents.view",
+                            "status.view"}),
+    "viewer": frozenset({"tasks.view", "agents.view", "workflows.view", "executions.view", "status.view",
+                         "alerts.view"}),
     # Sidecars talk to NATS on their own subjects, never to the HTTP API.
     "agent": frozenset(),
 }

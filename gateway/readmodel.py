@@ -95,3 +95,11 @@ async def list_agents(pool: Pool, *, limit: int, status: str | None, after: IdCu
 
 async def ping(pool: Pool) -> None:
     await pool.fetchval("SELECT 1")
+
+
+async def cluster_counts(pool: Pool) -> dict[str, dict[str, int]]:
+    """Tasks and agents by status, as the read models have them now."""
+    async with pool.acquire() as conn:
+        tasks = await conn.fetch("SELECT status, count(*) AS n FROM tasks GROUP BY status")
+        agents = await conn.fetch("SELECT status, count(*) AS n FROM agents GROUP BY status")
+    return {"tasks": {r["status"]: r["n"] for r in tasks}, "agents": {r["status"]: r["n"] for r in agents}}

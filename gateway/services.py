@@ -11,19 +11,24 @@ from nats.aio.client import Client as NATS
 
 from core.settings import Settings
 from core.store.event_store import EventStore
+from gateway.auth import Authenticator
+from gateway.live.hub import Hub
 from gateway.task_loader import TaskLoader
 
 
 class Services:
     # A plain class, not a dataclass: Litestar's signature model must treat it as opaque.
-    __slots__ = ("settings", "nc", "store", "pool", "tasks")
+    __slots__ = ("settings", "nc", "store", "pool", "tasks", "hub", "authenticator")
 
-    def __init__(self, settings: Settings, nc: NATS, store: EventStore, pool: asyncpg.Pool[Any]) -> None:
+    def __init__(self, settings: Settings, nc: NATS, store: EventStore, pool: asyncpg.Pool[Any], hub: Hub,
+                 authenticator: Authenticator) -> None:
         self.settings = settings
         self.nc = nc
         self.store = store
         self.pool = pool
         self.tasks = TaskLoader(pool)
+        self.hub = hub
+        self.authenticator = authenticator
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from core.settings import Settings
 from core.tokens import issue_token
-from gateway.auth import BearerAuthMiddleware, needs
+from gateway.auth import Authenticator, BearerAuthMiddleware, needs
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.permissions import Permission
 from tests.helpers import wait_until
@@ -93,7 +93,7 @@ async def test_a_route_without_a_permission_is_refused(settings: Settings) -> No
         return "ok"
 
     api = Router("/api", route_handlers=[open_route, viewable], middleware=[
-        DefineMiddleware(BearerAuthMiddleware, secret=settings.jwt_secret, algorithm=settings.jwt_algorithm)])
+        DefineMiddleware(BearerAuthMiddleware, authenticator=Authenticator(secret=settings.jwt_secret, algorithm=settings.jwt_algorithm))])
     app = Litestar([api], exception_handlers=EXCEPTION_HANDLERS)
     async with AsyncTestClient(app) as client:
         assert (await client.get("/api/viewable", headers=auth(settings, "viewer"))).status_code == 200

@@ -6,7 +6,7 @@ import uuid
 
 from agent_sidecar.config import parse_config
 from agent_sidecar.service import Sidecar
-from core.messages import Completed, Dispatch, dispatch_encoder, report_decoder
+from core.messages import Completed, Dispatch, TokenChunk, dispatch_encoder, report_decoder, token_chunk_decoder
 from core.settings import Settings
 from core.store.connect import connect
 from tests.fakes.ollama_server import FakeOllama
@@ -16,10 +16,10 @@ from tests.helpers import wait_until
 async def test_ollama_task_streams_live_tokens_and_reports_speed(settings: Settings) -> None:
     nc, js = await connect(settings, "test-client")
     agent_id = f"ollama-{uuid.uuid4().hex[:8]}"
-    live: list[str] = []
+    live: list[TokenChunk] = []
 
     async def on_live(msg: object) -> None:
-        live.append(msg.data.decode())  # type: ignore[attr-defined]
+        live.append(token_chunk_decoder.decode(msg.data))  # type: ignore[attr-defined]
 
     await nc.subscribe(f"{settings.prefix}.live.task.t-1", cb=on_live)
     reports = await js.pull_subscribe(settings.report_subject(agent_id, "completed"), durable="reader",
@@ -40,8 +40,9 @@ async def test_ollama_task_streams_live_tokens_and_reports_speed(settings: Setti
             assert completed.result.output == "one two three four"
             assert completed.result.metrics["tokens_per_s"] == 40.0
             assert sidecar.heartbeat().tokens_per_s == 40.0
-            await wait_until(lambda: "".join(live) == "one two three four", what="live tokens")
-            assert live == ["one", " two", " three", " four"]
+            await wait_until(lambda: len(live) == 4, what="live tokens")
+            assert [c.text for c in live] == ["one", " two", " three", " four"]
+            assert [(c.attempt, c.index) for c in live] == [(1, 0), (1, 1), (1, 2), (1, 3)]
         finally:
             await sidecar.drain()
             await nc.close()
