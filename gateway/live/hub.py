@@ -80,6 +80,7 @@ class Hub:
         self._running: list[asyncio.Task[None]] = []
         self._tokens: Subscription | None = None
         self._starting: asyncio.Lock = asyncio.Lock()
+        self._reached: list[tuple[int, asyncio.Future[None]]] = []  # (seq, woken once routed up to seq)
 
     # -- subscriptions ----------------------------------------------------------------------------
 
@@ -160,6 +161,23 @@ class Hub:
                 text = event_message(seq, str(topic), data, timestamp)
                 for client in clients:
                     client.push(seq, text, topic)
+        if self._reached:
+            waiting = []
+            for seq, future in self._reached:
+                if seq <= self.seq:
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    waiting.append((seq, future))
+            self._reached = waiting
+
+    async def reached(self, seq: int, timeout_s: float) -> None:
+        """Return once every event up to `seq` has been routed (TimeoutError after `timeout_s`)."""
+        if self.seq >= seq:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._reached.append((seq, future))
+        await asyncio.wait_for(future, timeout_s)
 
     def route_event(self, data: bytes) -> list[tuple[Topic, set[LiveClient]]]:
         """The exact topic of a stored event and the clients subscribed to it (none: [])."""

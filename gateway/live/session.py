@@ -15,6 +15,8 @@ from gateway.live.topics import Topic, TopicError, covers, parse_topic
 
 log = logging.getLogger(__name__)
 
+REPLAY_TIMEOUT_S = 30.0
+
 
 class LiveSession:
     def __init__(self, hub: Hub, client: LiveClient, principal: Principal) -> None:
@@ -93,5 +95,10 @@ class LiveSession:
         try:
             for seq, data, concrete in matching:
                 await client.put_replayed(seq, event_message(seq, str(concrete), data, timestamp))
+            # The replay may have read past the hub (another consumer, maybe behind): hold until the hub has
+            # routed up to `upto` too, so each of those events is held, and dropped, not sent again later.
+            await hub.reached(upto, REPLAY_TIMEOUT_S)
+        except TimeoutError:
+            client.overflow()  # cannot promise "no duplicate" now: cut off, the client resumes by after_seq
         finally:
             client.release(topic, upto)
