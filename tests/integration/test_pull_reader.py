@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from core.dev.embedded_nats import EmbeddedNats
 from core.runtime import cancel_and_wait
-from core.settings import Settings, load_settings
+from core.settings import Settings
 from core.store.connect import connect
 from core.store.pull_reader import ConsumerGone, Delivery, PullReader
 from core.store.streams import ensure_streams
 from tests.helpers import wait_until
+from tests.integration.own_nats import own_nats
 
 DURABLE = "reader-test"
 
@@ -124,16 +120,11 @@ async def test_a_deleted_consumer_is_reported(settings: Settings, stream: tuple[
 
 
 async def test_reading_resumes_after_the_server_is_killed_and_restarted() -> None:
-    home = Path(tempfile.mkdtemp(prefix="hive-pull-"))
-    server = EmbeddedNats(home / "nats")
-    url = server.start()
-    settings = load_settings({}, nats_url=url, prefix="pulltest", jwt_secret="x" * 64)
-    nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
-    try:
+    async with own_nats("pulltest") as (server, settings, nc):
         js = nc.jetstream()
         await ensure_streams(js, settings)
         await add_consumer(js, settings)
-        reader = PullReader(nc, settings.dispatch_stream, DURABLE, want=1, configured_url=url,
+        reader = PullReader(nc, settings.dispatch_stream, DURABLE, want=1, configured_url=settings.nats_url,
                             expires_s=1.0, heartbeat_s=0.2)
         async with running(reader):
             await js.publish(settings.dispatch_subject("a1"), b"before")
@@ -148,10 +139,6 @@ async def test_reading_resumes_after_the_server_is_killed_and_restarted() -> Non
                              what="JetStream back after the restart")
             after = await take_n(reader, 1)
             assert after[0].data == b"after"
-    finally:
-        await nc.close()
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 async def published(js: JetStreamContext, subject: str, payload: bytes) -> bool:
