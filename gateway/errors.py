@@ -25,6 +25,7 @@ _TITLES = {
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    426: "Upgrade Required",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -38,6 +39,7 @@ _SLUGS = {
     409: "conflict",
     413: "content-too-large",
     415: "unsupported-media-type",
+    426: "upgrade-required",
     429: "too-many-requests",
     500: "internal",
     503: "unavailable",
@@ -129,10 +131,9 @@ def from_msgspec(err: msgspec.MsgspecError) -> InvalidInput:
     return invalid(path, message)
 
 
-def problem_response(status: int, detail: str, *, slug: str | None = None, errors: list[FieldError] | None = None,
-                     headers: dict[str, str] | None = None, checks: dict[str, str] | None = None,
-                     created: list[str] | None = None) -> Response[Problem]:
-    body = Problem(
+def problem_of(status: int, detail: str, *, slug: str | None = None, errors: list[FieldError] | None = None,
+               checks: dict[str, str] | None = None, created: list[str] | None = None) -> Problem:
+    return Problem(
         type=f"urn:hive:problem:{slug or _SLUGS.get(status, 'error')}",
         title=_TITLES.get(status, "Error"),
         status=status,
@@ -141,6 +142,12 @@ def problem_response(status: int, detail: str, *, slug: str | None = None, error
         checks=checks or {},
         created=created or [],
     )
+
+
+def problem_response(status: int, detail: str, *, slug: str | None = None, errors: list[FieldError] | None = None,
+                     headers: dict[str, str] | None = None, checks: dict[str, str] | None = None,
+                     created: list[str] | None = None) -> Response[Problem]:
+    body = problem_of(status, detail, slug=slug, errors=errors, checks=checks, created=created)
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
 
 
@@ -189,5 +196,6 @@ __all__ = [
     "UnsupportedMediaType",
     "from_msgspec",
     "invalid",
+    "problem_of",
     "problem_response",
 ]

@@ -27,7 +27,7 @@ from core.store.connect import connect
 from core.store.event_store import EventStore
 from core.store.publisher import Publisher
 from core.store.pull_reader import ConsumerGone, Delivery, PullReader
-from core.store.reader import ConsumerLost, StreamReader
+from core.store.reader import follow
 
 log = logging.getLogger(__name__)
 
@@ -74,36 +74,16 @@ class Coordinator:
     async def _fold(self, target: int) -> None:
         if target == 0:
             self.caught_up.set()
-        delay = 0.1
-        while True:
-            before = self.fleet.applied_seq
-            try:
-                await self._fold_from(before + 1, target)
-            except (ConsumerLost, OSError, TimeoutError) as err:
-                # Nothing applied twice or skipped: the fold resumes right after the last event it applied.
-                # (OSError: the connection broke, e.g. the NATS server restarted; it is back in a moment.)
-                if self.fleet.applied_seq > before:
-                    delay = 0.1  # that reader did work: this is a new failure, not the same one again
-                log.warning("event reader lost (%s); resuming after seq %d in %.1fs", err, self.fleet.applied_seq,
-                            delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
 
-    async def _fold_from(self, start: int, target: int) -> None:
+        def apply(batch: list[tuple[int, bytes]]) -> None:
+            for seq, data in batch:
+                self._apply(seq, data)
+            if not self.caught_up.is_set() and self.fleet.applied_seq >= target:
+                self.caught_up.set()
+
         s = self.settings
-        reader = StreamReader(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", start,
-                              configured_url=s.nats_url, name="hive-coordinator-fold")
-        runner = asyncio.create_task(reader.run())
-        runner.add_done_callback(lambda _: reader.close())
-        try:
-            while batch := await reader.take(FOLD_BATCH):
-                for seq, data in batch:
-                    self._apply(seq, data)
-                if not self.caught_up.is_set() and self.fleet.applied_seq >= target:
-                    self.caught_up.set()
-            runner.result()  # the reader ended: say why
-        finally:
-            await cancel_and_wait(runner)
+        await follow(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", applied=lambda: self.fleet.applied_seq,
+                     apply=apply, take=FOLD_BATCH, configured_url=s.nats_url, name="hive-coordinator-fold")
 
     def _apply(self, seq: int, data: bytes) -> None:
         if seq <= self.fleet.applied_seq:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
+from typing import NoReturn
 
 import orjson
 from nats.aio.client import Client as NATS
@@ -180,3 +182,30 @@ class StreamReader:
                 await self._js.delete_consumer(self._stream, consumer)
         except Exception as err:  # best effort: inactive_threshold removes it anyway
             log.debug("consumer cleanup: %s", err)
+
+
+async def follow(
+    nc: NATS, js: JetStreamContext, stream: str, subject: str, *, applied: Callable[[], int],
+    apply: Callable[[list[tuple[int, bytes]]], None], take: int, configured_url: str | None, name: str,
+) -> NoReturn:
+    """Feed `apply` every message after `applied()`, in order, forever: a lost reader (or a broken
+    connection, e.g. a restarted server) is replaced by one starting right after the last message applied,
+    so nothing is applied twice or skipped. Backs off while failures repeat without progress."""
+    delay = 0.1
+    while True:
+        before = applied()
+        reader = StreamReader(nc, js, stream, subject, before + 1, configured_url=configured_url, name=name)
+        runner = asyncio.create_task(reader.run())
+        runner.add_done_callback(lambda _: reader.close())
+        try:
+            while batch := await reader.take(take):
+                apply(batch)
+            runner.result()  # the reader ended: say why
+        except (ConsumerLost, OSError, TimeoutError) as err:
+            if applied() > before:
+                delay = 0.1  # that reader did work: this is a new failure, not the same one again
+            log.warning("%s: reader lost (%s); resuming after seq %d in %.1fs", name, err, applied(), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        finally:
+            await cancel_and_wait(runner)

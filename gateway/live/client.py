@@ -25,8 +25,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class LiveClient:
     """Messages are (seq, text) pairs; seq is 0 for messages that are not stored events."""
 
-    def __init__(self, send: Send, principal: Any, *, max_queue: int) -> None:
-        self.principal = principal
+    def __init__(self, send: Send, who: str, *, max_queue: int) -> None:
+        self.who = who  # the token's subject, for logs
         self.subscriptions: set[Any] = set()  # Topic values, kept by the hub's index too
         self.last_seq = 0  # highest event sequence handed to the socket
         self.closed = False
@@ -90,7 +90,7 @@ class LiveClient:
     def overflow(self) -> None:
         if self.closed:
             return
-        log.warning("websocket client %s overflowed %d queued messages: disconnected", self.principal, self._max)
+        log.warning("websocket client of %s overflowed %d queued messages: disconnected", self.who, self._max)
         self._queue.clear()
         self._held = None
         self._close(OVERFLOW_CODE, f"slow consumer: resume with after_seq={self.last_seq}")

@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from core.messages import token_chunk_decoder
 from core.runtime import cancel_and_wait
 from core.settings import Settings
-from core.store.reader import ConsumerLost, StreamReader
+from core.store.reader import follow
 from gateway.live.client import LiveClient
 from gateway.live.protocol import event_message, message, now_iso
 from gateway.live.topics import ANY, CLUSTER_STATUS, Topic, topic_of_event
@@ -134,24 +134,9 @@ class Hub:
                              asyncio.create_task(self._publish_status(), name="live-status")]
 
     async def _follow(self) -> None:
-        s, delay = self.settings, 0.1
-        while True:
-            reader = StreamReader(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", self.seq + 1,
-                                  configured_url=s.nats_url, name="hive-gateway-live")
-            runner = asyncio.create_task(reader.run())
-            runner.add_done_callback(lambda _: reader.close())
-            try:
-                while batch := await reader.take(TAKE):
-                    self._route(batch)
-                    delay = 0.1
-                runner.result()
-            except (ConsumerLost, OSError, TimeoutError) as err:
-                # Nothing skipped: the next reader starts right after the last event routed.
-                log.warning("live event reader lost (%s); resuming after seq %d in %.1fs", err, self.seq, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            finally:
-                await cancel_and_wait(runner)
+        s = self.settings
+        await follow(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", applied=lambda: self.seq,
+                     apply=self._route, take=TAKE, configured_url=s.nats_url, name="hive-gateway-live")
 
     def _route(self, batch: list[tuple[int, bytes]]) -> None:
         timestamp = now_iso()
@@ -213,7 +198,7 @@ class Hub:
                     log.warning("cluster status unavailable: %s", err)
                 else:
                     text = message("data", id=f"status:{self.seq}", topic=CLUSTER_STATUS, data=snapshot)
-                    for client in self.clients_of("cluster", "status"):
+                    for client in self.clients_of("cluster", "status"):  # again: the query took a while
                         client.push(0, text)
             await asyncio.sleep(self._status_interval_s)
 

@@ -6,14 +6,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import parse_qs
 
-import orjson
+import msgspec
 from litestar import asgi
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import Receive, Scope, Send
 
 from core.metrics import WEBSOCKET_CONNECTIONS
 from gateway.auth import Principal
-from gateway.errors import PROBLEM_JSON
+from gateway.errors import PROBLEM_JSON, problem_of
 from gateway.live.client import LiveClient
 from gateway.live.session import LiveSession
 from gateway.raw_http import header
@@ -30,7 +30,7 @@ async def ws(scope: Scope, receive: Receive, send: Send) -> None:
     services = scope["litestar_app"].state["services"]
     assert isinstance(services, Services)
     if scope["type"] != "websocket":
-        await _problem(raw, 426, "Upgrade Required", "connect with a WebSocket upgrade (GET /ws, Upgrade: websocket)",
+        await _problem(raw, 426, "connect with a WebSocket upgrade (GET /ws, Upgrade: websocket)",
                        extra=[(b"upgrade", b"websocket")])
         return
     if (await receive())["type"] != "websocket.connect":
@@ -72,7 +72,7 @@ def _principal(scope: Scope, services: Services) -> Principal:
 async def _refuse(scope: Scope, send: RawSend, detail: str) -> None:
     """Answer the handshake with 401 and a problem body where the server can; else close it (1008)."""
     if "websocket.http.response" in (scope.get("extensions") or {}):
-        body = _body(401, "Unauthorized", detail)
+        body = _body(401, detail)
         await send({"type": "websocket.http.response.start", "status": 401, "headers": [
             (b"content-type", PROBLEM_JSON.encode()), (b"content-length", b"%d" % len(body)),
             (b"www-authenticate", b"Bearer")]})
@@ -81,13 +81,12 @@ async def _refuse(scope: Scope, send: RawSend, detail: str) -> None:
         await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": detail[:120]})
 
 
-def _body(status: int, title: str, detail: str) -> bytes:
-    return orjson.dumps({"type": f"urn:hive:problem:{title.lower().replace(' ', '-')}", "title": title,
-                         "status": status, "detail": detail})
+def _body(status: int, detail: str) -> bytes:
+    return msgspec.json.encode(problem_of(status, detail))
 
 
-async def _problem(send: RawSend, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]]) -> None:
-    body = _body(status, title, detail)
+async def _problem(send: RawSend, status: int, detail: str, extra: list[tuple[bytes, bytes]]) -> None:
+    body = _body(status, detail)
     headers: list[Any] = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", b"%d" % len(body)), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
