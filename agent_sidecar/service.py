@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from agent_sidecar.hardware import GpuMonitor, TokenRate, detect_hardware
 from agent_sidecar.reports import ReportPublisher, utcnow
 from agent_sidecar.task_run import START_REPORT_DELAY_S, TaskRun
 from core.ids import uuid7
+from core.metrics import SIDECAR_EXECUTION_SECONDS, SIDECAR_TASKS_RUNNING, serve_metrics
 from core.messages import Deregistered, Dispatch, Heartbeat, Registered, TokenChunk, dispatch_decoder, dispatch_encoder
 from core.runtime import cancel_and_wait, retrying
 from core.settings import Settings
@@ -287,6 +289,8 @@ class Sidecar:
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     async def _supervise(self, run: TaskRun) -> None:
+        SIDECAR_TASKS_RUNNING.inc()
+        started = time.perf_counter()
         try:
             await run.run()
             self._finished[run.key] = None
@@ -298,6 +302,8 @@ class Sidecar:
             # Unacked: JetStream redelivers after ack_wait, and reports carry idempotent msg ids.
             log.error("task %s could not be reported (%s); it will be redelivered", run.key, err)
         finally:
+            SIDECAR_TASKS_RUNNING.dec()
+            SIDECAR_EXECUTION_SECONDS.labels(run.outcome).observe(time.perf_counter() - started)
             self._runs.pop(run.key, None)
 
     def _record(self, result: ExecutionResult) -> None:
@@ -349,4 +355,5 @@ async def run_sidecar_with_config(settings: Settings, config: SidecarConfig, sto
 
 async def run_sidecar(settings: Settings, config_path: Path, stop: asyncio.Event) -> None:
     """The `hive sidecar --config PATH` entry point."""
+    serve_metrics(settings)
     await run_sidecar_with_config(settings, load_config(config_path), stop)

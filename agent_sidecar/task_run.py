@@ -48,6 +48,8 @@ class TaskRun:
     ) -> None:
         self.msg = msg
         self.job = job
+        # How the executor's run ended, for the metrics: completed, failed, or not run to an end.
+        self.outcome = "aborted"
         self._agent_id = agent_id
         self._executor = executor
         self._reports = reports
@@ -89,6 +91,7 @@ class TaskRun:
                 await cancel_and_wait(self._start_report)
             raise
         self._start_timer.cancel()
+        self.outcome = "completed" if result.ok else "failed"
         if self._on_result is not None:
             self._on_result(result)
         final = self._final_report(result, None if self._start_report is not None else started_at)

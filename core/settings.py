@@ -17,6 +17,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_schema: str = "hive"
     jwt_secret: str = "change-me"
     jwt_algorithm: str = "HS256"
+    # RS256: the gateway verifies with the public key; `hive token issue` signs with the private key (PEM files).
+    jwt_public_key_file: str | None = None
+    jwt_private_key_file: str | None = None
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     heartbeat_interval_s: float = 2.0
@@ -31,6 +34,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_replay_limit: int = 10_000
     ws_max_subscriptions: int = 100
     ws_status_interval_s: float = 2.0
+    # Requests per minute by action (a route's permission) and role; defaults are the original design's
+    # table. An action not named here, or a role not named under an action, is not limited.
+    rate_limits: dict[str, dict[str, int]] = msgspec.field(default_factory=lambda: {
+        "workflows.create": {"admin": 100, "developer": 50, "viewer": 0},
+        "executions.start": {"admin": 200, "developer": 100, "viewer": 0},
+        "agents.register": {"admin": 10, "developer": 0, "viewer": 0},
+    })
+    # Reads with `min_seq` wait at most this long for the read model to reach that sequence.
+    min_seq_wait_s: float = 5.0
 
     @property
     def events_stream(self) -> str:
@@ -65,6 +77,8 @@ _ENV = {
     "db_schema": "HIVE_DB_SCHEMA",
     "jwt_secret": "HIVE_JWT_SECRET",
     "jwt_algorithm": "HIVE_JWT_ALGORITHM",
+    "jwt_public_key_file": "HIVE_JWT_PUBLIC_KEY_FILE",
+    "jwt_private_key_file": "HIVE_JWT_PRIVATE_KEY_FILE",
     "gateway_host": "HIVE_GATEWAY_HOST",
     "gateway_port": "HIVE_GATEWAY_PORT",
     "metrics_port": "HIVE_METRICS_PORT",
@@ -75,12 +89,22 @@ _ENV = {
     "ws_replay_limit": "HIVE_WS_REPLAY_LIMIT",
     "ws_max_subscriptions": "HIVE_WS_MAX_SUBSCRIPTIONS",
     "ws_status_interval_s": "HIVE_WS_STATUS_INTERVAL_S",
+    "rate_limits": "HIVE_RATE_LIMITS",
+    "min_seq_wait_s": "HIVE_MIN_SEQ_WAIT_S",
 }
+
+# Variables holding JSON rather than a plain value.
+_JSON_FIELDS = frozenset({"rate_limits"})
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from HIVE_* variables; raises msgspec.ValidationError naming the bad variable's field."""
     env = os.environ if environ is None else environ
     raw: dict[str, object] = {field: env[var] for field, var in _ENV.items() if var in env}
+    for field in _JSON_FIELDS & raw.keys():
+        try:
+            raw[field] = msgspec.json.decode(str(raw[field]))
+        except msgspec.DecodeError as err:
+            raise msgspec.ValidationError(f"{err} - at `$.{field}` ({_ENV[field]} must be JSON)") from err
     raw.update(overrides)
     return msgspec.convert(raw, Settings, strict=False)

@@ -16,10 +16,12 @@ from core.store.event_store import EventStore
 from gateway.auth import Authenticator, BearerAuthMiddleware
 from gateway.db import create_pool
 from gateway.errors import EXCEPTION_HANDLERS
+from gateway.rate_limit import RateLimiter
 from gateway.request_id import add_request_id
+from gateway.request_metrics import RequestMetricsMiddleware
 from gateway import readmodel
 from gateway.live.hub import Hub
-from gateway.routes import agents, health, live, tasks
+from gateway.routes import agents, health, live, metrics, tasks
 from gateway.schemas import MAX_BODY_BYTES
 from gateway.services import Services, services_of
 from projections.migrate import apply_migrations
@@ -56,17 +58,19 @@ def _lifespan(settings: Settings, authenticator: Authenticator) -> Callable[[Lit
 
 
 def create_app(settings: Settings) -> Litestar:
-    authenticator = Authenticator(secret=settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    authenticator = Authenticator.from_settings(settings)
     api = Router(
         path="/api",
         route_handlers=[tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, agents.list_agents,
                         agents.get_agent],
         middleware=[
-            DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator)
+            DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator,
+                             limiter=RateLimiter(settings.rate_limits))
         ],
     )
     return Litestar(
-        route_handlers=[api, health.health, health.ready, live.ws],
+        route_handlers=[api, health.health, health.ready, metrics.metrics, live.ws],
+        middleware=[RequestMetricsMiddleware],
         dependencies={"services": Provide(services_of, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         # A before_send hook, not a middleware: error responses made by Litestar's outer handler get the id too.

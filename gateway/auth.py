@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import msgspec
@@ -10,8 +11,12 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.tokens import TokenError, verify_token
+from core.metrics import RATE_LIMITED
+from core.settings import Settings
+from core.tokens import Key, TokenError, verification_key, verify_token
+from gateway.errors import TooManyRequests
 from gateway.permissions import Permission, allows
+from gateway.rate_limit import RateLimiter
 from gateway.raw_http import header
 from gateway.token_cache import VerifiedTokens
 
@@ -43,11 +48,18 @@ def _unauthorized(detail: str, error: str | None = None) -> NotAuthorizedExcepti
 class Authenticator:
     """Turns an `Authorization` header (or a browser's `?token=`) into a Principal, or a 401 error."""
 
-    def __init__(self, *, secret: str, algorithm: str) -> None:
+    def __init__(self, *, secret: Key, algorithm: str) -> None:
         self._secret = secret
+        # Only the configured algorithm: a token signed otherwise ('none', or HS256 with the public key as
+        # its secret) is refused whatever it claims in its header.
         self._algorithms = (algorithm,)
         # Verifying an HS256 JWT costs ~70 µs; a client sends the same token with every request.
         self._verified: VerifiedTokens[Principal] = VerifiedTokens()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Authenticator:
+        """Checks tokens with the configured key; raises TokenConfigError (at start) when RS256 has no public key."""
+        return cls(secret=verification_key(settings), algorithm=settings.jwt_algorithm)
 
     def from_header(self, header: bytes | None) -> Principal:
         if not header:
@@ -78,15 +90,17 @@ class Authenticator:
 
 
 class BearerAuthMiddleware:
-    """Sets `scope["user"]` to the caller's Principal (401 without a valid token), then checks the permission.
+    """Sets `scope["user"]` to the caller's Principal (401 without a valid token), then checks the permission
+    (403) and the caller's rate limit for it (429 with Retry-After).
 
-    Both checks live here, not in guards: Litestar copies the route handler for every guard call, which
+    The checks live here, not in guards: Litestar copies the route handler for every guard call, which
     cost more than the rest of a cached authentication. A route without a declared permission is refused.
     """
 
-    def __init__(self, app: ASGIApp, *, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, *, authenticator: Authenticator, limiter: RateLimiter) -> None:
         self.app = app
         self._authenticator = authenticator
+        self._limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("method") != "OPTIONS":
@@ -98,7 +112,20 @@ class BearerAuthMiddleware:
                 raise PermissionDeniedException(
                     detail=f"role(s) {', '.join(principal.roles) or 'none'} lack the '{permission}' permission"
                 )
+            wait = self._limiter.take(principal.subject, principal.roles, permission)
+            if wait:
+                raise _too_many(principal, permission, wait, self._limiter.limit_of(principal.roles, permission))
         await self.app(scope, receive, send)
+
+
+def _too_many(principal: Principal, action: str, wait: float, limit: int | None) -> TooManyRequests:
+    RATE_LIMITED.labels(action, ",".join(principal.roles)).inc()
+    if limit == 0:
+        return TooManyRequests(f"the rate limit for '{action}' is 0 requests per minute for role(s) "
+                               f"{', '.join(principal.roles)}", headers={"Retry-After": "3600"})
+    # Retry-After takes whole seconds; rounding up means a retry at that time finds a token.
+    return TooManyRequests(f"rate limit of {limit} '{action}' requests per minute reached; retry in {wait:.1f} s",
+                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
 def may(principal: Principal, permission: str) -> bool:

@@ -101,6 +101,10 @@ class UnsupportedMediaType(ApiError):
     status, slug = 415, "unsupported-media-type"
 
 
+class TooManyRequests(ApiError):
+    status, slug = 429, "too-many-requests"
+
+
 class Unavailable(ApiError):
     status, slug = 503, "unavailable"
 
@@ -192,6 +196,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "Problem",
+    "TooManyRequests",
     "Unavailable",
     "UnsupportedMediaType",
     "from_msgspec",

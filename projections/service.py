@@ -7,6 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
+from core.metrics import PROJECTION_CHECKPOINT, PROJECTION_LAG_EVENTS, serve_metrics
+from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.connect import connect
 from projections.db import create_pool
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 # Commits need not wait for the WAL flush: a crash can only lose a tail of whole batches, rows and
 # checkpoint together, and those are projected again from the stream (which is the source of truth).
 PROJECTOR_SERVER_SETTINGS = {"synchronous_commit": "off"}
+LAG_INTERVAL_S = 2.0
 
 
 @asynccontextmanager
@@ -49,6 +52,25 @@ async def running_projector(settings: Settings) -> AsyncIterator[Projector]:
 
 async def run_projections(settings: Settings, stop: asyncio.Event) -> None:
     """Entry point of `hive projections`: projects the events stream into the read models until `stop`."""
+    serve_metrics(settings)
     async with running_projector(settings) as projector:
         log.info("projections running on schema %s", settings.db_schema)
-        await stop.wait()
+        lag = asyncio.create_task(_measure_lag(settings, projector))
+        try:
+            await stop.wait()
+        finally:
+            await cancel_and_wait(lag)
+
+
+async def _measure_lag(settings: Settings, projector: Projector) -> None:
+    """hive_projection_lag_events: the stream's last sequence minus the committed checkpoint, every few seconds."""
+    nc, js = await connect(settings, "hive-projections-lag")
+    try:
+        while True:
+            with suppress(Exception):  # a NATS outage shows as a stale gauge; the projector logs the outage
+                last = (await js.stream_info(settings.events_stream)).state.last_seq
+                PROJECTION_LAG_EVENTS.labels(projector.name).set(max(0, last - projector.checkpoint))
+                PROJECTION_CHECKPOINT.labels(projector.name).set(projector.checkpoint)
+            await asyncio.sleep(LAG_INTERVAL_S)
+    finally:
+        await nc.drain()

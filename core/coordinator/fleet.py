@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import Counter, deque
 from typing import Any
 
 import msgspec
@@ -11,7 +12,7 @@ from core.domain import agent as agent_domain
 from core.domain import task as task_domain
 from core.domain.agent import Agent, AgentStatus
 from core.domain.placement import Candidate, Requirement
-from core.domain.task import HOLDS_SLOT, Task, TaskStatus
+from core.domain.task import HOLDS_SLOT, TERMINAL, Task, TaskStatus
 from core.events.envelope import Recorded
 from core.events.task import TaskCreated
 
@@ -48,6 +49,9 @@ class Fleet:
         self.ready: dict[Requirement, list[tuple[int, int, str]]] = {}
         # dependency id -> pending tasks waiting for it
         self.dependents: dict[str, set[str]] = {}
+        # Tasks by status, and the latest tasks to reach an end state (for the metrics; drained by them).
+        self.by_status: Counter[TaskStatus] = Counter()
+        self.finished: deque[Task] = deque(maxlen=10_000)
 
     # -- folding -----------------------------------------------------------------------------------
 
@@ -70,6 +74,12 @@ class Fleet:
             for dep in task.spec.depends_on:
                 self.dependents.setdefault(dep, set()).add(task.id)
         entry.last_seq = rec.seq
+        if task.status is not before:
+            if before is not None:
+                self.by_status[before] -= 1
+            self.by_status[task.status] += 1
+            if task.status in TERMINAL:
+                self.finished.append(task)
         if task.status is TaskStatus.QUEUED and before is not TaskStatus.QUEUED:
             heap = self.ready.setdefault(requirement_of(task.spec), [])
             heapq.heappush(heap, (-task.spec.priority, rec.seq, task.id))

@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 from core.coordinator.consumers import DURABLE, ensure_reports_consumer
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
+from core.coordinator.fleet_metrics import FleetMetrics
 from core.coordinator.reports import ReportHandler
 from core.coordinator.scheduler import Scheduler
 from core.coordinator.writer import Writer
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 REPORT_BATCH = 256
 RACE_RETRIES = 10
 FOLD_BATCH = 10_000
+METRICS_INTERVAL_S = 1.0
 
 
 class Coordinator:
@@ -47,6 +49,7 @@ class Coordinator:
         self.scheduler = Scheduler(self.fleet, self.decisions, self.writer)
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
         self.caught_up = asyncio.Event()
+        self.metrics = FleetMetrics()
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
@@ -58,7 +61,9 @@ class Coordinator:
         log.info("caught up with the log at seq %d: %d tasks, %d agents",
                  self.fleet.applied_seq, len(self.fleet.tasks), len(self.fleet.agents))
         self.scheduler.take_over()
+        self.metrics.forget_history(self.fleet)
         self._tasks += [
+            asyncio.create_task(self._refresh_metrics(), name="metrics"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._consume_reports(), name="reports"),
             asyncio.create_task(self._watch_heartbeats(), name="heartbeats"),
@@ -169,6 +174,11 @@ class Coordinator:
                 agent = self.fleet.agents.get(beat.agent_id)
                 if agent is not None:
                     agent.candidate.tokens_per_s = beat.tokens_per_s
+
+    async def _refresh_metrics(self) -> None:
+        while True:
+            self.metrics.refresh(self.fleet)
+            await asyncio.sleep(METRICS_INTERVAL_S)
 
     async def wait(self, stop: asyncio.Event) -> None:
         """Until `stop` is set; if a loop dies, raise its error so the process exits and is restarted."""

@@ -13,6 +13,7 @@ from core.tokens import issue_token
 from gateway.auth import Authenticator, BearerAuthMiddleware, needs
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.permissions import Permission
+from gateway.rate_limit import RateLimiter
 from tests.helpers import wait_until
 from tests.integration.test_gateway_support import auth, gateway, token
 
@@ -93,7 +94,8 @@ async def test_a_route_without_a_permission_is_refused(settings: Settings) -> No
         return "ok"
 
     api = Router("/api", route_handlers=[open_route, viewable], middleware=[
-        DefineMiddleware(BearerAuthMiddleware, authenticator=Authenticator(secret=settings.jwt_secret, algorithm=settings.jwt_algorithm))])
+        DefineMiddleware(BearerAuthMiddleware, limiter=RateLimiter({}),
+                         authenticator=Authenticator(secret=settings.jwt_secret, algorithm=settings.jwt_algorithm))])
     app = Litestar([api], exception_handlers=EXCEPTION_HANDLERS)
     async with AsyncTestClient(app) as client:
         assert (await client.get("/api/viewable", headers=auth(settings, "viewer"))).status_code == 200
