@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.errors import ConfigError
 from core.runtime import configure_logging, run_service
 from core.settings import Settings, load_settings
 
@@ -55,14 +56,28 @@ def _cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from core.dev.stack import dev_secret
-    from core.tokens import issue_token
+    from core.tokens import issue_token, signing_key
 
-    secret = dev_secret(Path(args.home)) or settings.jwt_secret
-    token = issue_token(
-        secret, role=args.role, subject=args.subject, now=datetime.now(UTC), ttl=timedelta(hours=args.ttl_hours)
-    )
-    print(f"# role={args.role} subject={args.subject} expires in {args.ttl_hours}h", file=sys.stderr)
+    private_key = args.private_key or settings.jwt_private_key_file
+    # An explicit --algorithm wins; a private key means RS256; otherwise the configured algorithm.
+    algorithm = args.algorithm or ("RS256" if private_key else settings.jwt_algorithm)
+    secret = dev_secret(Path(args.home)) if algorithm == "HS256" else None
+    key = signing_key(settings, algorithm, private_key_file=private_key, secret=secret)
+    token = issue_token(key, role=args.role, subject=args.subject, now=datetime.now(UTC),
+                        ttl=timedelta(hours=args.ttl_hours), algorithm=algorithm)
+    print(f"# {algorithm} role={args.role} subject={args.subject} expires in {args.ttl_hours}h", file=sys.stderr)
     print(token)
+    return 0
+
+
+def _cmd_keygen(settings: Settings, args: argparse.Namespace) -> int:
+    from core.tokens import write_key_pair
+
+    private, public = Path(args.private), Path(args.public)
+    write_key_pair(private, public, bits=args.bits, force=args.force)
+    print(f"# wrote {private} (keep it where tokens are issued) and {public} (for the gateway)", file=sys.stderr)
+    print(f"HIVE_JWT_ALGORITHM=RS256 HIVE_JWT_PUBLIC_KEY_FILE={public.resolve()}  # the gateway")
+    print(f"HIVE_JWT_PRIVATE_KEY_FILE={private.resolve()}  # hive token issue")
     return 0
 
 
@@ -86,8 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--role", required=True, choices=["admin", "developer", "viewer", "agent"])
     issue.add_argument("--subject", default="cli-user")
     issue.add_argument("--ttl-hours", type=float, default=24.0)
-    issue.add_argument("--home", default=".hive", help="dev stack folder whose key to use, when present")
+    issue.add_argument("--home", default=".hive", help="dev stack folder whose key to use, when present (HS256)")
+    issue.add_argument("--algorithm", choices=["HS256", "RS256"],
+                       help="default: RS256 when a private key is given, else HIVE_JWT_ALGORITHM")
+    issue.add_argument("--private-key", help="RSA private key (PEM) to sign with; default HIVE_JWT_PRIVATE_KEY_FILE")
     issue.set_defaults(func=_cmd_token)
+    keygen = token_sub.add_parser("keygen", help="write an RSA key pair (PEM) for RS256 tokens")
+    keygen.add_argument("--private", default="hive-jwt-private.pem", help="private key file (mode 0600)")
+    keygen.add_argument("--public", default="hive-jwt-public.pem", help="public key file, for the gateway")
+    keygen.add_argument("--bits", type=int, default=3072)
+    keygen.add_argument("--force", action="store_true", help="replace existing files")
+    keygen.set_defaults(func=_cmd_keygen)
     return parser
 
 
@@ -95,7 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     configure_logging(settings)
-    return int(args.func(settings, args) or 0)
+    try:
+        return int(args.func(settings, args) or 0)
+    except ConfigError as err:
+        print(f"hive: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

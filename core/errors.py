@@ -22,3 +22,7 @@ class ConcurrencyError(HiveError):
         super().__init__(f"{subject}: expected last sequence {expected} but the stream has moved on")
         self.subject = subject
         self.expected = expected
+
+
+class ConfigError(HiveError):
+    """Settings that cannot work (a missing key file, an unknown option): reported at start, before serving."""
