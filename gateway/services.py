@@ -13,12 +13,13 @@ from core.settings import Settings
 from core.store.event_store import EventStore
 from gateway.auth import Authenticator
 from gateway.live.hub import Hub
+from gateway.read_your_writes import ReadModelPosition
 from gateway.task_loader import TaskLoader
 
 
 class Services:
     # A plain class, not a dataclass: Litestar's signature model must treat it as opaque.
-    __slots__ = ("settings", "nc", "store", "pool", "tasks", "hub", "authenticator")
+    __slots__ = ("settings", "nc", "store", "pool", "tasks", "hub", "authenticator", "read_position")
 
     def __init__(self, settings: Settings, nc: NATS, store: EventStore, pool: asyncpg.Pool[Any], hub: Hub,
                  authenticator: Authenticator) -> None:
@@ -29,6 +30,7 @@ class Services:
         self.tasks = TaskLoader(pool)
         self.hub = hub
         self.authenticator = authenticator
+        self.read_position = ReadModelPosition(pool)
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:

@@ -87,9 +87,10 @@ class EventStore:
         return None
 
     async def append_many(
-        self, batches: Sequence[tuple[Sequence[Envelope[Any]], int]]
+        self, batches: Sequence[tuple[Sequence[Envelope[Any]], int]], headers: dict[str, str] | None = None
     ) -> list[int | BaseException]:
         """Append to many aggregates with their publishes pipelined; per batch its last seq or its error.
+        `headers` go with every event (e.g. the traceparent of the request that caused them).
 
         Round k puts event k of every unfinished batch on the wire before awaiting any ack, so n
         single-event appends cost about one round trip. A batch's error (ConcurrencyError, a timeout)
@@ -104,7 +105,7 @@ class EventStore:
                 envelope, seq = batches[i][0][k], results[i]
                 assert isinstance(seq, int)
                 try:
-                    sent.append((i, await self._submit(envelope, seq)))
+                    sent.append((i, await self._submit(envelope, seq, headers)))
                 except Exception as err:  # noqa: BLE001 - reported per batch
                     results[i] = err
             for i, future in sent:
@@ -161,6 +162,11 @@ class EventStore:
                     return out, False  # an old server answered a single message
         finally:
             await sub.unsubscribe()
+
+    async def stream_last_seq(self) -> int:
+        """The sequence of the last event in the whole stream."""
+        info = await self._js.stream_info(self._settings.events_stream)
+        return int(info.state.last_seq)
 
     async def last_seq(self, aggregate: str, aggregate_id: str) -> int:
         history = await self.load(aggregate, aggregate_id)
