@@ -17,11 +17,12 @@ from gateway.auth import Authenticator, BearerAuthMiddleware
 from gateway.db import create_pool
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.rate_limit import RateLimiter
+from gateway.read_your_writes import MinSeqMiddleware
 from gateway.request_id import add_request_id
 from gateway.request_metrics import RequestMetricsMiddleware
 from gateway import readmodel
 from gateway.live.hub import Hub
-from gateway.routes import agents, health, live, metrics, tasks
+from gateway.routes import agents, alerts, health, live, metrics, status, tasks
 from gateway.schemas import MAX_BODY_BYTES
 from gateway.services import Services, services_of
 from projections.migrate import apply_migrations
@@ -62,10 +63,11 @@ def create_app(settings: Settings) -> Litestar:
     api = Router(
         path="/api",
         route_handlers=[tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, agents.list_agents,
-                        agents.get_agent],
+                        agents.get_agent, alerts.list_alerts, status.cluster, status.agents, status.performance],
         middleware=[
             DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator,
-                             limiter=RateLimiter(settings.rate_limits))
+                             limiter=RateLimiter(settings.rate_limits)),
+            MinSeqMiddleware,
         ],
     )
     return Litestar(
