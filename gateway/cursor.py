@@ -23,10 +23,16 @@ class IdCursor(msgspec.Struct, array_like=True, frozen=True):
     id: str
 
 
-C = TypeVar("C", TimeCursor, IdCursor)
+class SeqCursor(msgspec.Struct, array_like=True, frozen=True):
+    """The stream sequence of the last event of a page ordered by sequence."""
+
+    seq: int
 
 
-def encode_cursor(value: TimeCursor | IdCursor) -> str:
+C = TypeVar("C", TimeCursor, IdCursor, SeqCursor)
+
+
+def encode_cursor(value: TimeCursor | IdCursor | SeqCursor) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(value)).decode().rstrip("=")
 
 

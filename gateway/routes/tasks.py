@@ -14,8 +14,9 @@ from gateway import readmodel
 from gateway.auth import needs, principal_of
 from gateway.create_batch import create_batch
 from gateway.create_task import create_task
-from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
+from gateway.cursor import SeqCursor, TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.event_views import EventPage, event_view
 from gateway.permissions import Permission
 from gateway.projected_task import ProjectedTaskMiddleware
 from gateway.query import choice_of, limit_of
@@ -94,3 +95,20 @@ async def get_task(task_id: FromPath[str], services: ServicesDep) -> TaskView:
     if view is None:
         raise NotFound(f"no task with id {task_id}")
     return view
+
+
+@get("/tasks/{task_id:str}/events", opt=needs(Permission.TASKS_VIEW))
+async def task_events(request: Request[Any, Any, Any], task_id: FromPath[str], services: ServicesDep) -> EventPage:
+    """The task's history from the event log, oldest first: every event with its stream `seq` and actor."""
+    if not _UUID.match(task_id):
+        raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
+    limit = limit_of(request)
+    raw_cursor = request.query_params.get("cursor")
+    after = decode_cursor(raw_cursor, SeqCursor).seq if raw_cursor else 0
+    history = await services.store.load("task", task_id)
+    if not history:
+        raise NotFound(f"no task with id {task_id}")
+    rest = [rec for rec in history if rec.seq > after]
+    items = [event_view(rec) for rec in rest[:limit]]
+    more = len(rest) > limit
+    return EventPage(items=items, next_cursor=encode_cursor(SeqCursor(items[-1].seq)) if more else None)
