@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.domain.task import TaskStatus
@@ -19,7 +19,8 @@ from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.event_views import EventPage, event_view
 from gateway.permissions import Permission
 from gateway.projected_task import ProjectedTaskMiddleware
-from gateway.query import choice_of, limit_of
+from gateway.openapi import CreateTaskBatchOperation, CreateTaskOperation, Cursor, Limit, MinSeq, problems
+from gateway.query import DEFAULT_LIMIT
 from gateway.request_id import request_id_of
 from gateway.schemas import BATCH_MAX_BODY_BYTES, UUID_PATTERN, TaskBatch, TaskPage, TaskView
 from gateway.services import ServicesDep
@@ -27,7 +28,6 @@ from gateway.submit_task import SubmitTaskMiddleware, created_headers
 from gateway.task_views import view_from_history
 
 _UUID = re.compile(UUID_PATTERN)
-_STATUSES = frozenset(str(s) for s in TaskStatus)
 
 
 def _check_json(request: Request[Any, Any, Any]) -> None:
@@ -37,7 +37,8 @@ def _check_json(request: Request[Any, Any, Any]) -> None:
 
 
 # The middleware answers well-formed JSON requests; this handler answers every other shape (415, 413, ...).
-@post("/tasks", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_201_CREATED, middleware=[SubmitTaskMiddleware])
+@post("/tasks", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_201_CREATED, middleware=[SubmitTaskMiddleware],
+      operation_class=CreateTaskOperation, responses=problems(409, 413, 415))
 async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> Response[TaskView]:
     """Create a task. With an Idempotency-Key, retries return the first task (200, Idempotent-Replayed)."""
     _check_json(request)
@@ -53,7 +54,8 @@ async def post_task(request: Request[Any, Any, Any], services: ServicesDep) -> R
 
 
 @post("/tasks/batch", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_201_CREATED,
-      request_max_body_size=BATCH_MAX_BODY_BYTES)
+      request_max_body_size=BATCH_MAX_BODY_BYTES, operation_class=CreateTaskBatchOperation,
+      responses=problems(409, 413, 415))
 async def post_task_batch(request: Request[Any, Any, Any], services: ServicesDep) -> Response[TaskBatch]:
     """Create up to 1,000 tasks, all or none. With an Idempotency-Key K, item i is keyed `K#i`."""
     _check_json(request)
@@ -69,13 +71,11 @@ async def post_task_batch(request: Request[Any, Any, Any], services: ServicesDep
     return Response(TaskBatch(items=batch.items), status_code=HTTP_201_CREATED)
 
 
-@get("/tasks", opt=needs(Permission.TASKS_VIEW))
-async def list_tasks(request: Request[Any, Any, Any], services: ServicesDep) -> TaskPage:
+@get("/tasks", opt=needs(Permission.TASKS_VIEW), responses=problems())
+async def list_tasks(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
+                     status: FromQuery[TaskStatus | None] = None, min_seq: MinSeq = None) -> TaskPage:
     """Newest first; pass `next_cursor` back as `cursor` for the next page; filter by `status`."""
-    limit = limit_of(request)
-    status = choice_of(request, "status", _STATUSES)
-    raw_cursor = request.query_params.get("cursor")
-    after = decode_cursor(raw_cursor, TimeCursor) if raw_cursor else None
+    after = decode_cursor(cursor, TimeCursor) if cursor else None
     rows = await readmodel.list_tasks(services.pool, limit=limit, status=status, after=after)
     items, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(TimeCursor(items[-1].created_at, items[-1].id)) if more else None
@@ -83,8 +83,9 @@ async def list_tasks(request: Request[Any, Any, Any], services: ServicesDep) -> 
 
 
 # The middleware answers tasks that are in the read model; this handler answers the rest.
-@get("/tasks/{task_id:str}", opt=needs(Permission.TASKS_VIEW), middleware=[ProjectedTaskMiddleware])
-async def get_task(task_id: FromPath[str], services: ServicesDep) -> TaskView:
+@get("/tasks/{task_id:str}", opt=needs(Permission.TASKS_VIEW), middleware=[ProjectedTaskMiddleware],
+     responses=problems(404))
+async def get_task(task_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None) -> TaskView:
     # Ids name NATS subjects, so only a well-formed one may reach the event store.
     if not _UUID.match(task_id):
         raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
@@ -97,14 +98,13 @@ async def get_task(task_id: FromPath[str], services: ServicesDep) -> TaskView:
     return view
 
 
-@get("/tasks/{task_id:str}/events", opt=needs(Permission.TASKS_VIEW))
-async def task_events(request: Request[Any, Any, Any], task_id: FromPath[str], services: ServicesDep) -> EventPage:
+@get("/tasks/{task_id:str}/events", opt=needs(Permission.TASKS_VIEW), responses=problems(404))
+async def task_events(task_id: FromPath[str], services: ServicesDep, limit: Limit = DEFAULT_LIMIT,
+                      cursor: Cursor = None) -> EventPage:
     """The task's history from the event log, oldest first: every event with its stream `seq` and actor."""
     if not _UUID.match(task_id):
         raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
-    limit = limit_of(request)
-    raw_cursor = request.query_params.get("cursor")
-    after = decode_cursor(raw_cursor, SeqCursor).seq if raw_cursor else 0
+    after = decode_cursor(cursor, SeqCursor).seq if cursor else 0
     history = await services.store.load("task", task_id)
     if not history:
         raise NotFound(f"no task with id {task_id}")
