@@ -173,7 +173,8 @@ def _litestar_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respo
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
-    return problem_response(status, exc.detail, errors=errors, headers=headers)
+    slug = InvalidInput.slug if errors else None  # the same type as the gateway's own validation errors
+    return problem_response(status, exc.detail, slug=slug, errors=errors, headers=headers)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
