@@ -76,6 +76,11 @@ class MinSeqMiddleware:
             if min_seq is not None:
                 services = scope["litestar_app"].state["services"]
                 wait_s = services.settings.min_seq_wait_s
+                if min_seq > services.read_position.known:
+                    # A sequence the log has not reached yet is no write's answer: say so instead of waiting.
+                    last = await services.store.stream_last_seq()
+                    if min_seq > last:
+                        raise invalid(MIN_SEQ, f"the log's last sequence is {last}; pass the `seq` a write answered")
                 if not await services.read_position.reached(min_seq, wait_s):
                     raise Unavailable(
                         f"the read models are at sequence {services.read_position.known}, not yet at min_seq "

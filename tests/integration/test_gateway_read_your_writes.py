@@ -32,11 +32,17 @@ async def test_a_list_read_with_min_seq_sees_the_write(settings: Settings) -> No
 async def test_min_seq_beyond_the_read_models_is_503_after_the_bound(settings: Settings) -> None:
     impatient = msgspec.structs.replace(settings, min_seq_wait_s=0.2)
     async with gateway(impatient) as client:
-        resp = await client.get("/api/agents", params={"min_seq": 10**9}, headers=auth(settings, "viewer"))
+        # No projector runs: the write is in the log, never in the read models.
+        seq = (await client.post("/api/tasks", json={"title": "t"}, headers=auth(settings))).json()["seq"]
+        resp = await client.get("/api/agents", params={"min_seq": seq}, headers=auth(settings, "viewer"))
         assert resp.status_code == 503, resp.text
         assert resp.headers["retry-after"] == "1"
         assert "min_seq" in resp.json()["detail"]
         assert (await client.get("/api/agents", params={"min_seq": 0}, headers=auth(settings))).status_code == 200
+        # A sequence the log has not reached is no write's answer: a 400, not a wait.
+        beyond = await client.get("/api/agents", params={"min_seq": seq + 1}, headers=auth(settings, "viewer"))
+        assert beyond.status_code == 400, beyond.text
+        assert beyond.json()["errors"][0]["field"] == "min_seq"
 
 
 async def test_a_malformed_min_seq_is_400_naming_it(settings: Settings) -> None:
