@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
@@ -43,6 +44,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     })
     # Reads with `min_seq` wait at most this long for the read model to reach that sequence.
     min_seq_wait_s: float = 5.0
+    # Alert rules: rule name -> fields overriding a default rule's (null disables it), or a new rule
+    # (core/domain/alert_rules.py); the coordinator evaluates them every alert_interval_s.
+    alert_rules: dict[str, Any] = {}
+    alert_interval_s: float = 5.0
 
     @property
     def events_stream(self) -> str:
@@ -91,10 +96,12 @@ _ENV = {
     "ws_status_interval_s": "HIVE_WS_STATUS_INTERVAL_S",
     "rate_limits": "HIVE_RATE_LIMITS",
     "min_seq_wait_s": "HIVE_MIN_SEQ_WAIT_S",
+    "alert_rules": "HIVE_ALERT_RULES",
+    "alert_interval_s": "HIVE_ALERT_INTERVAL_S",
 }
 
 # Variables holding JSON rather than a plain value.
-_JSON_FIELDS = frozenset({"rate_limits"})
+_JSON_FIELDS = frozenset({"rate_limits", "alert_rules"})
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -3,6 +3,7 @@
 from core.events.agent import AGENT_EVENTS, AgentEvent
 from core.events.codec import decode_envelope, encode_envelope
 from core.events.envelope import Envelope, Recorded, new_envelope
+from core.events.system import SYSTEM_EVENTS, SystemEvent
 from core.events.task import TASK_EVENTS, TaskEvent
 
 __all__ = [
@@ -10,6 +11,8 @@ __all__ = [
     "AgentEvent",
     "Envelope",
     "Recorded",
+    "SYSTEM_EVENTS",
+    "SystemEvent",
     "TASK_EVENTS",
     "TaskEvent",
     "decode_envelope",
