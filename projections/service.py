@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from core.metrics import PROJECTION_CHECKPOINT, PROJECTION_LAG_EVENTS, serve_metrics
 from core.runtime import cancel_and_wait
 from core.settings import Settings
+from core.store.checkpoints import publish_checkpoints
 from core.store.connect import connect
 from projections.db import create_pool
 from projections.migrate import apply_migrations
@@ -38,9 +39,13 @@ async def running_projector(settings: Settings) -> AsyncIterator[Projector]:
             projector = Projector(settings, pool, nc, js)
             stop = asyncio.Event()
             task = asyncio.create_task(projector.run(stop))
+            # Mirrored to NATS KV: the coordinator, which has no PostgreSQL, measures projection lag from it.
+            mirror = asyncio.create_task(
+                publish_checkpoints(js, settings, projector.name, lambda: projector.checkpoint))
             try:
                 yield projector
             finally:
+                await cancel_and_wait(mirror)
                 stop.set()
                 with suppress(asyncio.CancelledError):
                     await task

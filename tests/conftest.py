@@ -87,7 +87,8 @@ async def settings(nats_url: str, database_url: str) -> AsyncIterator[Settings]:
     yield value
     # Streams and schema are this test's alone; removing them only tidies a shared server.
     nc, js = await connect(value, "cleanup", ensure=False)
-    for name in (value.events_stream, value.dispatch_stream, value.reports_stream, f"KV_{value.heartbeat_bucket}"):
+    for name in (value.events_stream, value.dispatch_stream, value.reports_stream, f"KV_{value.heartbeat_bucket}",
+                 f"KV_{value.prefix}_checkpoints"):
         try:
             await js.delete_stream(name)
         except Exception:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from core.coordinator.alerts import AlertMonitor
 from core.coordinator.consumers import DURABLE, ensure_reports_consumer
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
@@ -50,6 +52,7 @@ class Coordinator:
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
         self.caught_up = asyncio.Event()
         self.metrics = FleetMetrics()
+        self.alerts = AlertMonitor(settings, self.fleet, self.decisions, self.writer, js)
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
@@ -67,6 +70,7 @@ class Coordinator:
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._consume_reports(), name="reports"),
             asyncio.create_task(self._watch_heartbeats(), name="heartbeats"),
+            asyncio.create_task(self.alerts.run(), name="alerts"),
         ]
 
     async def _wait_caught_up(self, fold: asyncio.Task[Any]) -> None:
@@ -99,7 +103,9 @@ class Coordinator:
             log.error("event %d cannot be decoded (%s): skipped", seq, err)
             self.fleet.applied_seq = seq
             return
-        self.fleet.apply(Recorded(seq=seq, envelope=envelope))
+        rec = Recorded(seq=seq, envelope=envelope)
+        self.fleet.apply(rec)
+        self.alerts.observe(rec)
         self.decisions.seen(envelope)
         if self.caught_up.is_set():
             self.scheduler.note(envelope)
@@ -166,11 +172,21 @@ class Coordinator:
     async def _watch_heartbeats(self) -> None:
         kv = await self.js.key_value(self.settings.heartbeat_bucket)
         watcher = await kv.watchall()
+        loading = True
         async for entry in watcher:
-            if entry is None or not entry.value:
+            if entry is None:  # every entry already in the bucket has been read
+                loading = False
+                self.alerts.heartbeats_loaded()
+                continue
+            if not entry.value:
                 continue
             with suppress(msgspec.ValidationError):
                 beat = heartbeat_decoder.decode(entry.value)
+                # An entry found in the bucket is as old as the server stored it; a live one is from now (so
+                # freshness does not depend on the server's clock agreeing with this host's).
+                now = datetime.now(UTC)
+                stored = entry.created if loading and isinstance(entry.created, datetime) else now
+                self.alerts.heartbeat(beat, min(stored, now))
                 agent = self.fleet.agents.get(beat.agent_id)
                 if agent is not None:
                     agent.candidate.tokens_per_s = beat.tokens_per_s

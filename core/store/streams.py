@@ -1,4 +1,4 @@
-"""Creates Hive's streams and heartbeat bucket idempotently (safe to call from every process at start)."""
+"""Creates Hive's streams and KV buckets (heartbeats, checkpoints) idempotently: safe from every process at start."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageT
 from nats.js.errors import BadRequestError
 
 from core.settings import Settings
+from core.store.checkpoints import checkpoint_bucket_config
 
 HEARTBEAT_TTL_S = 300.0
 
@@ -67,3 +68,4 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             replicas=settings.stream_replicas,
         )
     )
+    await js.create_key_value(checkpoint_bucket_config(settings))
