@@ -112,6 +112,31 @@ class AgentPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
+class AlertView(msgspec.Struct, kw_only=True):
+    """One alert instance: raised when `rule`'s measure crossed its threshold on `subject`, until resolved."""
+
+    id: str
+    rule: str
+    subject: str
+    severity: str
+    status: str
+    measure: str
+    op: str
+    threshold: float
+    value: float
+    message: str
+    resolved_value: float | None
+    resolved_message: str | None
+    raised_at: datetime
+    resolved_at: datetime | None
+    seq: int
+
+
+class AlertPage(msgspec.Struct, kw_only=True):
+    items: list[AlertView]
+    next_cursor: str | None
+
+
 class Health(msgspec.Struct, kw_only=True):
     status: str
     checks: dict[str, str] = {}

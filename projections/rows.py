@@ -12,6 +12,7 @@ import msgspec
 from core.domain.task import TaskStatus
 from core.events.agent import AgentDeregistered, AgentRegistered
 from core.events.codec import DECODERS
+from core.events.system import AlertRaised, AlertResolved
 from core.events.task import (
     TaskAssigned,
     TaskCompleted,
@@ -73,12 +74,27 @@ class AgentChange:
         self.last_seq = seq
 
 
+class AlertChange:
+    """An alert instance touched by the batch: `raised` set means a whole row to insert, else a resolve patch."""
+
+    __slots__ = ("id", "raised", "raised_at", "resolved", "resolved_at", "last_seq")
+
+    def __init__(self, id: str, seq: int) -> None:
+        self.id = id
+        self.raised: AlertRaised | None = None
+        self.raised_at: datetime | None = None
+        self.resolved: AlertResolved | None = None
+        self.resolved_at: datetime | None = None
+        self.last_seq = seq
+
+
 class BatchChanges:
     """One batch's row changes; `events` were folded in, up to stream sequence `last_seq`."""
 
     def __init__(self) -> None:
         self.tasks: dict[str, TaskChange] = {}
         self.agents: dict[str, AgentChange] = {}
+        self.alerts: dict[str, AlertChange] = {}
         self.skipped = 0
         self.events = 0
         self.last_seq = 0
@@ -164,6 +180,18 @@ def _agent_deregistered(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row.status, row.updated_at, row.last_seq = "offline", env.occurred_at, seq
 
 
+def _alert_raised(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = ch.alerts[e.alert_id] = AlertChange(e.alert_id, seq)
+    row.raised, row.raised_at = e, env.occurred_at
+
+
+def _alert_resolved(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = ch.alerts.get(e.alert_id)
+    if row is None:
+        row = ch.alerts[e.alert_id] = AlertChange(e.alert_id, seq)
+    row.resolved, row.resolved_at, row.last_seq = e, env.occurred_at, seq
+
+
 Handler = Callable[[BatchChanges, int, _Head, Any], None]
 HANDLERS: dict[str, Handler] = {
     TaskCreated.TYPE: _task_created,
@@ -175,6 +203,8 @@ HANDLERS: dict[str, Handler] = {
     TaskReportRejected.TYPE: _task_touched,
     AgentRegistered.TYPE: _agent_registered,
     AgentDeregistered.TYPE: _agent_deregistered,
+    AlertRaised.TYPE: _alert_raised,
+    AlertResolved.TYPE: _alert_resolved,
 }
 
 _warned: set[str] = set()

@@ -1,5 +1,5 @@
 """Set-based SQL for one batch: many new task rows by COPY, else new rows and patches in one statement; agents;
-the batch's BEGIN with the projection lock, and its checkpoint with COMMIT."""
+alerts; the batch's BEGIN with the projection lock, and its checkpoint with COMMIT."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 import msgspec
 
-from projections.rows import BatchChanges, TaskChange
+from projections.rows import AlertChange, BatchChanges, TaskChange
 
 _json = msgspec.json.Encoder()
 
@@ -94,6 +94,21 @@ WHERE agents.last_seq < EXCLUDED.last_seq
 
 UPDATE_AGENT = """
 UPDATE agents SET status = $2, updated_at = $3, last_seq = $4 WHERE id = $1 AND last_seq < $4
+"""
+
+# An instance raised in this batch (resolved too, if so); a replay's newer fold wins, as for tasks.
+UPSERT_ALERT = """
+INSERT INTO alerts (id, rule, subject, severity, status, measure, op, threshold, value, message, resolved_value,
+    resolved_message, raised_at, resolved_at, last_seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, resolved_value = EXCLUDED.resolved_value,
+    resolved_message = EXCLUDED.resolved_message, resolved_at = EXCLUDED.resolved_at, last_seq = EXCLUDED.last_seq
+WHERE alerts.last_seq < EXCLUDED.last_seq
+"""
+
+RESOLVE_ALERT = """
+UPDATE alerts SET status = 'resolved', resolved_value = $2, resolved_message = $3, resolved_at = $4, last_seq = $5
+WHERE id = $1 AND last_seq < $5
 """
 
 # Raised by advance_checkpoint() (migration 002) when the stored checkpoint is not the expected one.
@@ -183,6 +198,26 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
         await conn.executemany(UPSERT_AGENT, upserts)
     if updates:
         await conn.executemany(UPDATE_AGENT, updates)
+    if changes.alerts:
+        await _write_alerts(conn, list(changes.alerts.values()))
+
+
+async def _write_alerts(conn: asyncpg.Connection, rows: list[AlertChange]) -> None:
+    inserts, resolves = [], []
+    for a in rows:
+        e, r = a.raised, a.resolved
+        if e is not None:
+            inserts.append((
+                a.id, e.rule, e.subject, e.severity, "raised" if r is None else "resolved", e.measure, e.op,
+                e.threshold, e.value, e.message, r.value if r else None, r.message if r else None, a.raised_at,
+                a.resolved_at, a.last_seq,
+            ))
+        elif r is not None:
+            resolves.append((a.id, r.value, r.message, a.resolved_at, a.last_seq))
+    if inserts:
+        await conn.executemany(UPSERT_ALERT, inserts)
+    if resolves:
+        await conn.executemany(RESOLVE_ALERT, resolves)
 
 
 def begin_batch_sql(lock_key: int) -> str:

@@ -23,6 +23,7 @@ from core.dev.embedded_nats import EmbeddedNats
 from core.dev.embedded_postgres import EmbeddedPostgres
 from core.dev.endpoints import endpoints_path, read_endpoints, write_endpoints
 from core.dev.leftovers import stop_leftovers
+from core.dev.ports import free_port
 from core.dev.secret import ensure_secret, read_secret
 from core.dev.sidecar_config import ensure_sidecar_config
 from core.dev.supervisor import ServiceSpec, Supervisor, log_tail
@@ -94,15 +95,24 @@ def child_env(settings: Settings, base_env: Mapping[str, str]) -> dict[str, str]
     return env
 
 
-def service_specs(settings: Settings, home: Path, sidecar_config: Path,
-                  base_env: Mapping[str, str]) -> list[ServiceSpec]:
+def service_specs(settings: Settings, home: Path, sidecar_config: Path, base_env: Mapping[str, str],
+                  metrics_ports: Mapping[str, int] | None = None) -> list[ServiceSpec]:
     env = child_env(settings, base_env)
     extra = {"sidecar": ["--config", str(sidecar_config)]}
+    ports = metrics_ports or {}
     return [
-        ServiceSpec(name, [sys.executable, "-m", "core.cli", name, *extra.get(name, [])], env,
+        ServiceSpec(name, [sys.executable, "-m", "core.cli", name, *extra.get(name, [])],
+                    env | ({"HIVE_METRICS_PORT": str(ports[name])} if name in ports else {}),
                     home / "logs" / f"{name}.log")
         for name in SERVICES
     ]
+
+
+def metrics_urls(settings: Settings, metrics_ports: Mapping[str, int]) -> dict[str, str]:
+    """Where each service serves Prometheus metrics: the gateway on its own port, the others on their own."""
+    urls = {"gateway": gateway_url(settings) + "/metrics"}
+    urls.update({name: f"http://127.0.0.1:{port}/metrics" for name, port in metrics_ports.items()})
+    return urls
 
 
 def gateway_url(settings: Settings) -> str:
@@ -168,7 +178,7 @@ Hive dev stack is up (home {home})
   NATS        {settings.nats_url}   ({servers.describe("nats")})
   PostgreSQL  {settings.database_url}   ({servers.describe("postgres")})
   logs        {home / "logs"}/<service>.log
-  endpoints   {endpoints_path(home)}
+  endpoints   {endpoints_path(home)}   (every service's Prometheus /metrics URL under "metrics")
 
 Get a token (its last line):
   TOKEN=$({token_command(home)} | tail -n 1)
@@ -181,8 +191,9 @@ Ctrl-C stops everything.
 
 
 def endpoints(home: Path, settings: Settings, servers: DevServers, supervisor: Supervisor,
-              *, ready: bool) -> dict[str, Any]:
+              *, ready: bool, metrics_ports: Mapping[str, int] | None = None) -> dict[str, Any]:
     return {
+        "metrics": metrics_urls(settings, metrics_ports or {}),
         "ready": ready,
         "gateway_url": gateway_url(settings),
         "nats_url": settings.nats_url,
@@ -225,11 +236,12 @@ def stop_signals() -> Iterator[threading.Event]:
 
 
 def supervise(home: Path, settings: Settings, servers: DevServers, supervisor: Supervisor,
-              stop: threading.Event) -> None:
+              stop: threading.Event, metrics_ports: Mapping[str, int] | None = None) -> None:
     """Until a signal: restart crashed children (with backoff) and keep endpoints.json's pids current."""
     while not stop.wait(POLL_INTERVAL_S):
         if supervisor.poll():
-            write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=True))
+            write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=True,
+                                            metrics_ports=metrics_ports))
 
 
 def run_stack(home: Path, settings: Settings, servers: DevServers, stop: threading.Event,
@@ -238,17 +250,19 @@ def run_stack(home: Path, settings: Settings, servers: DevServers, stop: threadi
     if stop.is_set():
         return 0
     settings = msgspec.structs.replace(settings, nats_url=servers.nats_url, database_url=servers.database_url)
-    supervisor = Supervisor(service_specs(settings, home, ensure_sidecar_config(home), base_env))
+    # Ports chosen once per run, so a restarted service serves its metrics where it did before.
+    metrics_ports = {name: free_port() for name in SERVICES if name != "gateway"}
+    supervisor = Supervisor(service_specs(settings, home, ensure_sidecar_config(home), base_env, metrics_ports))
     print(f"hive dev: starting {', '.join(SERVICES)}; logs in {home / 'logs'}/<service>.log", flush=True)
     supervisor.start_all()
     try:
         # Written before the wait too, so a stack killed while starting leaves its pids for the next one.
-        write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=False))
+        write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=False, metrics_ports=metrics_ports))
         if not wait_ready(gateway_url(settings) + "/ready", supervisor, stop):
             return 0 if stop.is_set() else 1
-        write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=True))
+        write_endpoints(home, endpoints(home, settings, servers, supervisor, ready=True, metrics_ports=metrics_ports))
         print(banner(home, settings, servers), flush=True)
-        supervise(home, settings, servers, supervisor, stop)
+        supervise(home, settings, servers, supervisor, stop, metrics_ports)
         print("\nhive dev: stopping sidecar, gateway, projections, coordinator", flush=True)
         return 0
     finally:

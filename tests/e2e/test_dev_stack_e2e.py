@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.dev.ports import free_port
 
@@ -131,6 +132,36 @@ def stack() -> Iterator[DevStack]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+# A metric each service exports of its own (beyond the ones every process has).
+OWN_METRIC = {
+    "gateway": "hive_api_request_duration_seconds",
+    "coordinator": "hive_active_agents",
+    "projections": "hive_projection_lag_events",
+    "sidecar": "hive_sidecar_execution_seconds",
+}
+
+
+def _families(url: str) -> dict[str, Any] | None:
+    try:
+        resp = httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return None
+    return {f.name: f for f in text_string_to_metric_families(resp.text)} if resp.status_code == 200 else None
+
+
+def scrape_every_service(urls: dict[str, str]) -> None:
+    """Each service's /metrics parses as Prometheus text and has its own metrics; the sidecar ran the echo task."""
+    assert set(urls) == set(OWN_METRIC), urls
+    for service, url in urls.items():
+        families = poll(lambda: _families(url), 30, f"{service} metrics at {url}")
+        assert OWN_METRIC[service] in families, (service, sorted(families))
+        assert "hive_events_appended" in families, service
+    sidecar = poll(lambda: _families(urls["sidecar"]), 30, "sidecar metrics")
+    runs = [s.value for s in sidecar["hive_sidecar_execution_seconds"].samples
+            if s.name.endswith("_count") and s.labels.get("outcome") == "completed"]
+    assert runs and runs[0] >= 1
+
+
 def completed_task(client: httpx.Client, url: str) -> dict[str, Any] | None:
     body: dict[str, Any] = client.get(url).json()
     return body if body.get("status") == "completed" else None
@@ -153,6 +184,7 @@ def test_hive_dev_runs_an_echo_task_stops_cleanly_and_keeps_history(stack: DevSt
             task_url = f"{stack.url}/api/tasks/{created.json()['id']}"
             task = poll(lambda: completed_task(client, task_url), 120, "the echo task to complete", stack.alive)
         assert task["result"]["output"] == prompt
+        scrape_every_service(endpoints["metrics"])
 
         assert stack.interrupt() == 0
         assert "hive dev: stopped" in stack.out.read_text()
