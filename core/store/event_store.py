@@ -15,11 +15,23 @@ from nats.js.errors import APIError
 from core.errors import ConcurrencyError
 from core.events.codec import decode_envelope, encode_envelope
 from core.events.envelope import Envelope, Recorded
+from core.metrics import EVENTS_APPENDED
 from core.settings import Settings
 from core.store.publisher import Publisher, header_block
 
 WRONG_LAST_SEQUENCE = 10071
 LOAD_BATCH = 512
+
+
+# One counter child per event type, looked up once: appends are the hot path.
+_appended: dict[str, Any] = {}
+
+
+def _count(event_type: str) -> None:
+    child = _appended.get(event_type)
+    if child is None:
+        child = _appended[event_type] = EVENTS_APPENDED.labels(event_type)
+    child.inc()
 
 
 class EventStore:
@@ -51,6 +63,7 @@ class EventStore:
         for envelope in events:
             future = await self._submit(envelope, seq, headers)
             seq = await self._settle(envelope, seq, future)
+            _count(envelope.type)
         return seq
 
     async def _submit(
@@ -112,13 +125,16 @@ class EventStore:
                 if not future.done():
                     with contextlib.suppress(Exception):
                         await future  # its outcome is read below
+                envelope = batches[i][0][k]
                 if not future.cancelled() and future.exception() is None:
                     results[i] = int(future.result().seq)  # the usual case, without a coroutine per event
+                    _count(envelope.type)
                     continue
-                envelope, seq = batches[i][0][k], results[i]
+                seq = results[i]
                 assert isinstance(seq, int)
                 try:
                     results[i] = await self._settle(envelope, seq, future)
+                    _count(envelope.type)
                 except Exception as err:  # noqa: BLE001 - reported per batch
                     results[i] = err
             k += 1

@@ -35,6 +35,7 @@ async def test_metrics_are_prometheus_text_with_the_named_metrics(settings: Sett
         assert (await client.get("/api/tasks", headers=auth(settings, "viewer"))).status_code == 200
         assert (await client.get("/api/tasks/nope", headers=auth(settings, "viewer"))).status_code == 404
         assert (await client.post("/api/tasks", json={"title": "x"}, headers=auth(settings))).status_code == 429
+        assert (await client.post("/api/tasks", json={"title": "x"}, headers=auth(settings, "admin"))).status_code == 201
         resp = await client.get("/metrics")
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/plain")
@@ -50,6 +51,9 @@ async def test_metrics_are_prometheus_text_with_the_named_metrics(settings: Sett
     assert counts[("GET", "/api/tasks", "200")] >= 1
     assert counts[("GET", "/api/tasks/{task_id}", "404")] >= 1
     assert counts[("POST", "/api/tasks", "429")] >= 1
+    appended = {s.labels["type"]: s.value for s in families["hive_events_appended"].samples
+                if s.name == "hive_events_appended_total"}
+    assert appended.get("task.created.v1", 0) >= 1  # the gateway appends the tasks it creates
     limited_samples = {s.labels["action"]: s.value for s in families["hive_api_rate_limited"].samples
                        if s.name == "hive_api_rate_limited_total"}
     assert limited_samples["tasks.create"] >= 1
