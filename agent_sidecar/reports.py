@@ -14,6 +14,7 @@ from nats.js.errors import ServiceUnavailableError
 from core.messages import Report
 from core.settings import Settings
 from core.store.publisher import Publisher
+from core.tracing import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,18 @@ class ReportPublisher:
         self._agent_id = agent_id
         self._attempts = attempts
 
-    async def publish(self, report: Report, msg_id: str) -> None:
-        """Returns once JetStream has stored the report (or had it already); raises after repeated failures."""
+    async def publish(self, report: Report, msg_id: str, traceparent: str | None = None) -> None:
+        """Returns once JetStream has stored the report (or had it already); raises after repeated failures.
+        `traceparent` (the execution span, when tracing) goes along in a header."""
         subject = self._settings.report_subject(self._agent_id, report_kind(report))
         payload = _encoder.encode(report)
+        headers = {"Nats-Msg-Id": msg_id}
+        if traceparent is not None:
+            headers[TRACEPARENT] = traceparent
         delay = 0.1
         for attempt in range(1, self._attempts + 1):
             try:
-                await self._publisher.publish(subject, payload, {"Nats-Msg-Id": msg_id})
+                await self._publisher.publish(subject, payload, headers)
                 return
             except _TRANSIENT as err:
                 if attempt == self._attempts:

@@ -16,6 +16,7 @@ from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from agent_sidecar.config import SidecarConfig, load_config
 from agent_sidecar.consumer import durable_name, ensure_dispatch_consumer
@@ -31,6 +32,7 @@ from core.settings import Settings
 from core.store.connect import connect
 from core.store.publisher import Publisher
 from core.store.pull_reader import ConsumerGone, Delivery, PullReader
+from core.tracing import Tracing, configure_tracing, traceparent, traceparent_in
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +59,11 @@ class Sidecar:
         ack_wait_s: float = 30.0,
         fetch_wait_s: float = 1.0,
         start_report_delay_s: float = START_REPORT_DELAY_S,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
+        # None unless tracing is configured: then each run is an `execution` span in its task's trace.
+        self._tracing = tracing
         self.config = config
         self.agent_id = config.agent_id
         self.session_id = uuid7()
@@ -284,7 +289,10 @@ class Sidecar:
             with contextlib.suppress(Exception):
                 await msg.nak(delay=None if self._draining else self._ack_wait_s)
             return
-        task = asyncio.create_task(self._supervise(run), name=f"task-{run.key}")
+        if self._tracing is not None:
+            task = asyncio.create_task(self._traced(run, traceparent_in(msg.headers)), name=f"task-{run.key}")
+        else:
+            task = asyncio.create_task(self._supervise(run), name=f"task-{run.key}")
         self._runs[run.key] = (run, task)
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
@@ -305,6 +313,23 @@ class Sidecar:
             SIDECAR_TASKS_RUNNING.dec()
             SIDECAR_EXECUTION_SECONDS.labels(run.outcome).observe(time.perf_counter() - started)
             self._runs.pop(run.key, None)
+
+    async def _traced(self, run: TaskRun, parent: str | None) -> None:
+        """`_supervise` inside an `execution` span, a child of the placement named in the dispatch's headers;
+        the final report carries the span on to the coordinator's completion."""
+        assert self._tracing is not None
+        job = run.job
+        span = self._tracing.start("execution", parent, kind=SpanKind.CONSUMER, attributes={
+            "hive.task_id": job.task_id, "hive.attempt": job.attempt, "hive.agent_id": self.agent_id,
+            "hive.executor": self.executor.name})
+        run.traceparent = traceparent(span)
+        try:
+            await self._supervise(run)
+        finally:
+            span.set_attribute("hive.outcome", run.outcome)
+            if run.outcome != "completed":
+                span.set_status(Status(StatusCode.ERROR, run.outcome))
+            span.end()
 
     def _record(self, result: ExecutionResult) -> None:
         self._tokens.record(result.metrics)
@@ -350,7 +375,12 @@ class Sidecar:
 
 async def run_sidecar_with_config(settings: Settings, config: SidecarConfig, stop: asyncio.Event) -> None:
     """Run one sidecar until `stop` is set, then drain (the dev stack calls this with default_dev_config())."""
-    await Sidecar(settings, config).run(stop)
+    tracing = configure_tracing(settings, "sidecar")
+    try:
+        await Sidecar(settings, config, tracing=tracing).run(stop)
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
 
 
 async def run_sidecar(settings: Settings, config_path: Path, stop: asyncio.Event) -> None:

@@ -60,6 +60,8 @@ class TaskRun:
         self._start_timer: asyncio.TimerHandle | None = None
         self._start_report: asyncio.Task[None] | None = None
         self._abort_reason: str | None = None
+        # The execution span's, when tracing: the final report carries it to the coordinator.
+        self.traceparent: str | None = None
 
     @property
     def key(self) -> str:
@@ -97,7 +99,7 @@ class TaskRun:
         final = self._final_report(result, None if self._start_report is not None else started_at)
         kind = "completed" if result.ok else "failed"
         try:
-            await self._reports.publish(final, task_msg_id(job.task_id, job.attempt, kind))
+            await self._reports.publish(final, task_msg_id(job.task_id, job.attempt, kind), self.traceparent)
         finally:
             if self._start_report is not None:
                 await self._start_report

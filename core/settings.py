@@ -21,6 +21,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # RS256: the gateway verifies with the public key; `hive token issue` signs with the private key (PEM files).
     jwt_public_key_file: str | None = None
     jwt_private_key_file: str | None = None
+    # OpenTelemetry: none (off, the default), console or otlp (OTLP over HTTP to otel_endpoint; the otlp extra).
+    otel_exporter: str = "none"
+    otel_endpoint: str | None = None
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     heartbeat_interval_s: float = 2.0
@@ -84,6 +87,8 @@ _ENV = {
     "jwt_algorithm": "HIVE_JWT_ALGORITHM",
     "jwt_public_key_file": "HIVE_JWT_PUBLIC_KEY_FILE",
     "jwt_private_key_file": "HIVE_JWT_PRIVATE_KEY_FILE",
+    "otel_exporter": "HIVE_OTEL_EXPORTER",
+    "otel_endpoint": "HIVE_OTEL_ENDPOINT",
     "gateway_host": "HIVE_GATEWAY_HOST",
     "gateway_port": "HIVE_GATEWAY_PORT",
     "metrics_port": "HIVE_METRICS_PORT",

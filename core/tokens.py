@@ -72,7 +72,8 @@ def verification_key(settings: Settings) -> Key:
         "(`hive token keygen` makes a key pair)")
 
 
-def signing_key(settings: Settings, algorithm: str, private_key_file: str | None = None, secret: str | None = None) -> SigningKey:
+def signing_key(settings: Settings, algorithm: str, private_key_file: str | None = None,
+                secret: str | None = None) -> SigningKey:
     """What `hive token issue` signs with: the secret (HS256) or the private key (RS256)."""
     if check_algorithm(algorithm) == "HS256":
         return secret if secret is not None else settings.jwt_secret

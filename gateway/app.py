@@ -13,6 +13,7 @@ from litestar.middleware.base import DefineMiddleware
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from core.tracing import Tracing
 from gateway.auth import Authenticator, BearerAuthMiddleware
 from gateway.db import create_pool
 from gateway.errors import EXCEPTION_HANDLERS
@@ -20,6 +21,7 @@ from gateway.rate_limit import RateLimiter
 from gateway.read_your_writes import MinSeqMiddleware
 from gateway.request_id import add_request_id
 from gateway.request_metrics import RequestMetricsMiddleware
+from gateway.tracing import TracingMiddleware
 from gateway import readmodel
 from gateway.live.hub import Hub
 from gateway.routes import agents, alerts, health, live, metrics, status, tasks
@@ -58,7 +60,7 @@ def _lifespan(settings: Settings, authenticator: Authenticator) -> Callable[[Lit
     return lifespan
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
     authenticator = Authenticator.from_settings(settings)
     api = Router(
         path="/api",
@@ -72,7 +74,9 @@ def create_app(settings: Settings) -> Litestar:
     )
     return Litestar(
         route_handlers=[api, health.health, health.ready, metrics.metrics, live.ws],
-        middleware=[RequestMetricsMiddleware],
+        # Tracing, when configured: a span per request, whose traceparent the events it appends carry.
+        middleware=[RequestMetricsMiddleware,
+                    *([DefineMiddleware(TracingMiddleware, tracing=tracing)] if tracing is not None else [])],
         dependencies={"services": Provide(services_of, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         # A before_send hook, not a middleware: error responses made by Litestar's outer handler get the id too.

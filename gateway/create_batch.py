@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from core.errors import ConcurrencyError
+from core.tracing import request_headers
 from gateway.auth import Principal
 from gateway.create_task import (
     IDEMPOTENCY_HEADER,
@@ -88,7 +89,7 @@ async def create_batch(
     subs = [submission(spec, item_key(key, i), principal, request_id, now) for i, spec in enumerate(specs)]
     await check_batch_dependencies(services, specs, [sub.task_id for sub in subs])
     # expected_seq 0 for each: exactly one TaskCreated is ever stored per id.
-    results = await services.store.append_many([([sub.envelope], 0) for sub in subs])
+    results = await services.store.append_many([([sub.envelope], 0) for sub in subs], headers=request_headers())
     items: dict[int, TaskView] = {}
     existing: dict[int, Submission] = {}
     failed: dict[int, BaseException] = {}

@@ -16,6 +16,7 @@ from core.events import new_envelope
 from core.events.envelope import Envelope, Recorded
 from core.events.task import TaskCreated
 from core.ids import idempotent_task_id, uuid7
+from core.tracing import request_headers
 from gateway import readmodel
 from gateway.auth import Principal
 from gateway.errors import Conflict, FieldError, InvalidInput, Unavailable, from_msgspec, invalid
@@ -196,7 +197,7 @@ async def create_task(
     sub = submission(spec, key, principal, request_id, datetime.now(UTC))
     try:
         # expected_seq 0: the subject must be empty, so exactly one TaskCreated is ever stored per id.
-        seq = await services.store.append([sub.envelope], expected_seq=0)
+        seq = await services.store.append([sub.envelope], expected_seq=0, headers=request_headers())
     except ConcurrencyError:
         if key is None:
             raise  # a fresh uuid7 collided: a bug, not a client error

@@ -11,6 +11,7 @@ from collections.abc import Generator
 import uvicorn
 
 from core.settings import Settings
+from core.tracing import Tracing, configure_tracing
 from gateway.app import create_app
 from gateway.http_protocol import CoalescingHttpToolsProtocol
 
@@ -29,9 +30,13 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def run_gateway(settings: Settings, stop: asyncio.Event) -> None:
+async def run_gateway(settings: Settings, stop: asyncio.Event, tracing: Tracing | None = None) -> None:
+    """Serve until `stop`; `tracing` (tests) instead of the one the settings configure (none by default)."""
+    own_tracing = tracing is None
+    if tracing is None:
+        tracing = configure_tracing(settings, "gateway")
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, tracing),
         host=settings.gateway_host,
         port=settings.gateway_port,
         loop="uvloop",
@@ -54,3 +59,5 @@ async def run_gateway(settings: Settings, stop: asyncio.Event) -> None:
         server.should_exit = True
         stopping.cancel()
         await serving
+        if own_tracing and tracing is not None:
+            tracing.shutdown()

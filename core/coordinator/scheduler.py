@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from core.coordinator import tracing
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet, requirement_of
 from core.coordinator.writer import Plan, Writer
@@ -32,10 +33,12 @@ MAX_IN_FLIGHT = 4096
 
 
 class Scheduler:
-    def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer) -> None:
+    def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer,
+                 trace: tracing.CoordinatorTracing | None = None) -> None:
         self._fleet = fleet
         self._decisions = decisions
         self._writer = writer
+        self._trace = trace
         # Insertion-ordered (a dict, not a set): tasks are queued in the order they were created.
         self._to_check: dict[str, None] = {}
         self._wake = asyncio.Event()
@@ -71,13 +74,14 @@ class Scheduler:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            planned_ns = tracing.now_ns() if self._trace is not None else 0
             plans: list[Plan] = []
             assignments: dict[str, str] = {}
             candidates = self._fleet.candidates()
             self._advance_pending(plans, assignments, candidates)
             self._place(plans, assignments, candidates)
             if plans:
-                self._spawn(self._execute(plans, assignments), len(plans))
+                self._spawn(self._execute(plans, assignments, planned_ns), len(plans))
 
     def _room(self, plans: list[Plan]) -> bool:
         return self._in_flight + len(plans) < MAX_IN_FLIGHT
@@ -144,7 +148,7 @@ class Scheduler:
         release = None if agent_id is None else (lambda: self._fleet.reserve(agent_id, -1))
         return Plan(task_id, events, expected_seq, correlation_id=task_id, on_settled=release)
 
-    async def _execute(self, plans: list[Plan], assignments: dict[str, str]) -> None:
+    async def _execute(self, plans: list[Plan], assignments: dict[str, str], planned_ns: int = 0) -> None:
         stored = await self._writer.decide_many(plans)
         jobs: list[tuple[str, Dispatch]] = []
         for plan, ok in zip(plans, stored, strict=True):
@@ -158,7 +162,13 @@ class Scheduler:
             entry = self._fleet.tasks[plan.aggregate_id]
             attempt = plan.events[-1].attempt  # type: ignore[attr-defined]
             jobs.append((agent_id, dispatch_of(entry.task, attempt)))
-        if jobs:
+        if jobs and self._trace is not None:
+            spans = self._trace.placements(jobs, planned_ns)
+            try:
+                await self._writer.dispatch_many(jobs, tracing.traceparents(spans))
+            finally:
+                tracing.end(spans)
+        elif jobs:
             await self._writer.dispatch_many(jobs)
 
     def _requeue(self, task_id: str) -> None:

@@ -19,6 +19,7 @@ from core.coordinator.fleet import Fleet
 from core.coordinator.fleet_metrics import FleetMetrics
 from core.coordinator.reports import ReportHandler
 from core.coordinator.scheduler import Scheduler
+from core.coordinator.tracing import CoordinatorTracing
 from core.coordinator.writer import Writer
 from core.events.codec import decode_envelope
 from core.events.envelope import Recorded
@@ -31,6 +32,7 @@ from core.store.event_store import EventStore
 from core.store.publisher import Publisher
 from core.store.pull_reader import ConsumerGone, Delivery, PullReader
 from core.store.reader import follow
+from core.tracing import Tracing, configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,16 @@ METRICS_INTERVAL_S = 1.0
 
 
 class Coordinator:
-    def __init__(self, settings: Settings, nc: NATS, js: JetStreamContext) -> None:
+    def __init__(self, settings: Settings, nc: NATS, js: JetStreamContext, tracing: Tracing | None = None) -> None:
+        # None unless tracing is configured: then placement and completion spans join the tasks' traces.
+        self.trace = CoordinatorTracing(tracing) if tracing is not None else None
         self.settings = settings
         self.nc, self.js = nc, js
         self.fleet = Fleet()
         self.decisions = Decisions()
         self.publisher = Publisher(nc, configured_url=settings.nats_url, name="hive-coordinator-publisher")
         self.writer = Writer(EventStore(nc, js, settings, self.publisher), self.publisher, settings, self.decisions)
-        self.scheduler = Scheduler(self.fleet, self.decisions, self.writer)
+        self.scheduler = Scheduler(self.fleet, self.decisions, self.writer, self.trace)
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
         self.caught_up = asyncio.Event()
         self.metrics = FleetMetrics()
@@ -92,7 +96,8 @@ class Coordinator:
 
         s = self.settings
         await follow(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", applied=lambda: self.fleet.applied_seq,
-                     apply=apply, take=FOLD_BATCH, configured_url=s.nats_url, name="hive-coordinator-fold")
+                     apply=apply, take=FOLD_BATCH, configured_url=s.nats_url, name="hive-coordinator-fold",
+                     on_headers=self.trace.on_headers if self.trace is not None else None)
 
     def _apply(self, seq: int, data: bytes) -> None:
         if seq <= self.fleet.applied_seq:
@@ -106,6 +111,8 @@ class Coordinator:
         rec = Recorded(seq=seq, envelope=envelope)
         self.fleet.apply(rec)
         self.alerts.observe(rec)
+        if self.trace is not None:
+            self.trace.folded(seq, envelope)
         self.decisions.seen(envelope)
         if self.caught_up.is_set():
             self.scheduler.note(envelope)
@@ -121,7 +128,10 @@ class Coordinator:
             try:
                 while msgs := await reader.take(REPORT_BATCH):
                     reader.want(2 * REPORT_BATCH)  # the next reports come in while these are recorded
-                    await self._handle_reports(msgs)
+                    if self.trace is None:
+                        await self._handle_reports(msgs)
+                    else:
+                        await self.trace.completions(msgs, self._handle_reports)
                     for msg in msgs:  # only now: every report in the batch is recorded
                         await msg.ack()
                 runner.result()
@@ -214,8 +224,9 @@ class Coordinator:
 
 async def run_coordinator(settings: Settings, stop: asyncio.Event) -> None:
     serve_metrics(settings)
+    tracing = configure_tracing(settings, "coordinator")
     nc, js = await connect(settings, "hive-coordinator")
-    coordinator = Coordinator(settings, nc, js)
+    coordinator = Coordinator(settings, nc, js, tracing)
     try:
         await coordinator.start()
         await coordinator.wait(stop)
@@ -223,3 +234,5 @@ async def run_coordinator(settings: Settings, stop: asyncio.Event) -> None:
         await coordinator.stop()
         with suppress(Exception):
             await nc.drain()
+        if tracing is not None:
+            tracing.shutdown()

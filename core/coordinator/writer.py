@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from core.messages import Dispatch, dispatch_encoder
 from core.settings import Settings
 from core.store.event_store import EventStore
 from core.store.publisher import Publisher
+from core.tracing import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,10 @@ class Writer:
     async def dispatch(self, agent_id: str, job: Dispatch) -> None:
         await self.dispatch_many([(agent_id, job)])
 
-    async def dispatch_many(self, jobs: Sequence[tuple[str, Dispatch]]) -> None:
-        """Send assignments to their agents; the msg id makes a re-dispatch after a restart a no-op."""
+    async def dispatch_many(self, jobs: Sequence[tuple[str, Dispatch]],
+                            traceparents: Mapping[str, str] | None = None) -> None:
+        """Send assignments to their agents; the msg id makes a re-dispatch after a restart a no-op.
+        `traceparents` (task id -> its placement span, when tracing) go along in the messages' headers."""
         todo = list(jobs)
         delay = 0.05
         while todo:
@@ -123,6 +126,8 @@ class Writer:
             for agent_id, job in todo:
                 subject = self._settings.dispatch_subject(agent_id)
                 headers = {"Nats-Msg-Id": f"{job.task_id}:{job.attempt}"}
+                if traceparents and job.task_id in traceparents:
+                    headers[TRACEPARENT] = traceparents[job.task_id]
                 sent.append(((agent_id, job), await self._publisher.submit(subject, dispatch_encoder.encode(job),
                                                                              headers)))
             retry = []

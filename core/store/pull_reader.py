@@ -36,10 +36,12 @@ class ConsumerGone(Exception):
 class Delivery:
     """One message and how to settle it; the methods match nats-py's Msg so callers can take either."""
 
-    __slots__ = ("subject", "reply", "data", "_reader")
+    __slots__ = ("subject", "reply", "data", "headers", "_reader")
 
-    def __init__(self, subject: str, reply: str, data: bytes, reader: PullReader) -> None:
+    def __init__(self, subject: str, reply: str, data: bytes, reader: PullReader, headers: bytes = b"") -> None:
         self.subject, self.reply, self.data, self._reader = subject, reply, data, reader
+        # The raw header block as it came (not parsed: only tracing looks in it, for the traceparent).
+        self.headers = headers
 
     async def ack(self) -> None:
         await self._reader.settle(self.reply, b"+ACK")
@@ -168,7 +170,7 @@ class PullReader:
         for subject, reply, headers, data in frames:
             if reply:
                 self._credit -= 1
-                buf.append(Delivery(subject.decode(), reply.decode(), data, self))
+                buf.append(Delivery(subject.decode(), reply.decode(), data, self, headers))
             else:
                 self._status(headers)
         self._credit = max(self._credit, 0)

@@ -49,9 +49,11 @@ class StreamReader:
     def __init__(
         self, nc: NATS, js: JetStreamContext, stream: str, subject: str, start_seq: int,
         *, configured_url: str | None = None, fetch: int = FETCH, high_water: int = HIGH_WATER,
-        name: str = "hive-stream-reader",
+        name: str = "hive-stream-reader", on_headers: Callable[[int, bytes], None] | None = None,
     ) -> None:
         self._nc, self._js, self._stream, self._subject = nc, js, stream, subject
+        # Given each message's stream seq and raw header block as it arrives (tracing reads traceparents).
+        self._on_headers = on_headers
         self._name = name
         self._configured_url = configured_url
         self.next_seq = start_seq
@@ -119,7 +121,7 @@ class StreamReader:
 
     def _receive(self, frames: list[Frame]) -> None:
         self._activity += 1
-        buf, last_cseq = self._box.items, self._last_cseq
+        buf, last_cseq, on_headers = self._box.items, self._last_cseq, self._on_headers
         try:
             for _, reply, headers, data in frames:
                 if not reply:
@@ -130,6 +132,8 @@ class StreamReader:
                     raise ConsumerLost(f"consumer sequence jumped from {last_cseq} to {cseq}")
                 last_cseq = cseq
                 buf.append((sseq, data))
+                if on_headers is not None:
+                    on_headers(sseq, headers)
                 self._left -= 1
                 if self._left == 0:
                     self._pull_done()
@@ -187,6 +191,7 @@ class StreamReader:
 async def follow(
     nc: NATS, js: JetStreamContext, stream: str, subject: str, *, applied: Callable[[], int],
     apply: Callable[[list[tuple[int, bytes]]], None], take: int, configured_url: str | None, name: str,
+    on_headers: Callable[[int, bytes], None] | None = None,
 ) -> NoReturn:
     """Feed `apply` every message after `applied()`, in order, forever: a lost reader (or a broken
     connection, e.g. a restarted server) is replaced by one starting right after the last message applied,
@@ -194,7 +199,8 @@ async def follow(
     delay = 0.1
     while True:
         before = applied()
-        reader = StreamReader(nc, js, stream, subject, before + 1, configured_url=configured_url, name=name)
+        reader = StreamReader(nc, js, stream, subject, before + 1, configured_url=configured_url, name=name,
+                              on_headers=on_headers)
         runner = asyncio.create_task(reader.run())
         runner.add_done_callback(lambda _: reader.close())
         try:

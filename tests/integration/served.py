@@ -9,14 +9,16 @@ from contextlib import asynccontextmanager
 import httpx
 
 from core.settings import Settings
+from core.tracing import Tracing
 from gateway.server import run_gateway
 from tests.helpers import wait_until
 
 
 @asynccontextmanager
-async def served(settings: Settings, stop: asyncio.Event) -> AsyncIterator[tuple[httpx.AsyncClient, asyncio.Task[None]]]:
+async def served(settings: Settings, stop: asyncio.Event,
+                 tracing: Tracing | None = None) -> AsyncIterator[tuple[httpx.AsyncClient, asyncio.Task[None]]]:
     """run_gateway on a free port, and a client for it once /ready answers."""
-    serving = asyncio.create_task(run_gateway(settings, stop))
+    serving = asyncio.create_task(run_gateway(settings, stop, tracing))
 
     async def answers(client: httpx.AsyncClient) -> bool:
         if serving.done():

@@ -134,8 +134,9 @@ class _FlakyStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    async def append_many(self, batches: Sequence[tuple[Sequence[Envelope[Any]], int]]) -> list[int | BaseException]:
-        even = await self.real.append_many(batches[::2])
+    async def append_many(self, batches: Sequence[tuple[Sequence[Envelope[Any]], int]],
+                          headers: dict[str, str] | None = None) -> list[int | BaseException]:
+        even = await self.real.append_many(batches[::2], headers)
         return [even[i // 2] if i % 2 == 0 else nats.errors.TimeoutError() for i in range(len(batches))]
 
 
