@@ -26,6 +26,7 @@ BENCHMARKS = {
     "projections": "bench.projections",
     "gateway": "bench.gateway",
     "scale": "bench.scale",
+    "ws_fanout": "bench.ws_fanout",
     "celery": "bench.peers.celery_peer",
     "arq": "bench.peers.arq_peer",
 }
@@ -46,6 +47,7 @@ GOALS: list[tuple[str, float, bool]] = [
     ("post_task_p99_ms", 25, False),
     ("placement_p99_ms", 1, False),
     ("coordinator_rss_mb", 500, False),
+    ("ws_fanout_p99_ms", 50, False),
 ]
 
 

@@ -46,3 +46,11 @@ class _CoalescingTransport:
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_CoalescingTransport(transport, asyncio.get_running_loop()))  # type: ignore[arg-type]
+
+    def handle_websocket_upgrade(self) -> None:
+        # A WebSocket gets the plain transport: it writes one frame per message, so there is nothing to join,
+        # and a deferred write would hold every frame of a fan-out until the hub had queued all of them.
+        if isinstance(self.transport, _CoalescingTransport):
+            self.transport._flush()
+            self.transport = self.transport._transport  # type: ignore[assignment]
+        super().handle_websocket_upgrade()
