@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -24,7 +25,7 @@ from core.store.event_store import EventStore
 from projections.service import running_projector
 from tests.helpers import wait_until
 from tests.integration.served import served
-from tests.integration.test_gateway_support import auth, token
+from tests.integration.test_gateway_support import auth, gateway, token
 
 RULES = {
     # Raised at the first breaching heartbeat, and again right after a resolve: the test need not wait out a hold.
@@ -176,3 +177,25 @@ async def test_a_restarted_coordinator_rebuilds_open_alerts_from_the_log(setting
 
 async def _eq(value: Any, want: Any) -> bool:
     return bool(await value == want)
+
+
+async def test_alerts_page_newest_first_and_filter(settings: Settings) -> None:
+    async with gateway(settings) as client:  # applies the migrations
+        conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": settings.db_schema})
+        try:
+            for i, (severity, status) in enumerate([("warning", "resolved"), ("critical", "raised"),
+                                                    ("warning", "raised")]):
+                await conn.execute(
+                    "INSERT INTO alerts (id, rule, subject, severity, status, measure, op, threshold, value, message, "
+                    "raised_at, last_seq) VALUES ($1, 'r', 's', $2, $3, 'cpu_percent', '>', 85, 90, 'm', $4, $5)",
+                    f"a{i}", severity, status, datetime(2025, 1, 1, 0, i, tzinfo=UTC), i + 1)
+        finally:
+            await conn.close()
+        headers = auth(settings, "admin")
+        first = (await client.get("/api/alerts?limit=2", headers=headers)).json()
+        assert [a["id"] for a in first["items"]] == ["a2", "a1"] and first["next_cursor"]
+        rest = (await client.get(f"/api/alerts?limit=2&cursor={first['next_cursor']}", headers=headers)).json()
+        assert [a["id"] for a in rest["items"]] == ["a0"] and rest["next_cursor"] is None
+        warnings = (await client.get("/api/alerts?severity=warning&status=raised", headers=headers)).json()
+        assert [a["id"] for a in warnings["items"]] == ["a2"]
+        assert warnings["items"][0]["seq"] == 3 and warnings["items"][0]["resolved_at"] is None
