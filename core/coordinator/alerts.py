@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # A subject becomes a token of the alert's NATS subject.
 _SUBJECT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+# Measures over a time window: the observations keep the longest such window of history.
+WINDOWED = frozenset({"avg_response_time_s", "task_failure_rate"})
 
 
 class AlertMonitor:
@@ -137,6 +139,3 @@ class AlertMonitor:
                                   value=decision.value, message=decision.message())
             log.info("alert resolved: %s", event.message)
         return Plan(decision.key, [event], expected, correlation_id=event.alert_id)
-
-
-WINDOWED = frozenset({"avg_response_time_s", "task_failure_rate"})

@@ -24,7 +24,7 @@ SEVERITIES: Final = ("info", "warning", "critical")
 # the projection's name.
 MEASURES: Final = {
     "cpu_percent": "per agent: CPU use in percent, from its latest heartbeat",
-    "heartbeat_age_s": "per online agent: seconds since its last heartbeat (or its registration)",
+    "heartbeat_age_s": "per agent not deregistered: seconds since its last heartbeat (or its registration)",
     "avg_response_time_s": "per agent: mean seconds from assignment to its result, over the last window_s",
     "task_failure_rate": "cluster: failed / finished task executions over the last window_s, 0 to 1",
     "projection_lag_events": "per projection: events in the log after its committed checkpoint",
