@@ -39,6 +39,8 @@ def encode_cursor(value: TimeCursor | IdCursor | SeqCursor) -> str:
 def decode_cursor(raw: str, kind: type[C]) -> C:
     try:
         data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        if b"\\u0000" in data:  # no id holds NUL, and PostgreSQL text cannot: a forged cursor, not a 500
+            raise ValueError("NUL in a cursor")
         return msgspec.json.decode(data, type=kind)
     except (binascii.Error, ValueError, msgspec.MsgspecError) as err:
         raise invalid("cursor", "not a cursor this API issued; pass next_cursor back unchanged") from err

@@ -22,6 +22,7 @@ from core.messages import Heartbeat, Registered
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from gateway.cursor import TimeCursor, encode_cursor
 from projections.service import running_projector
 from tests.helpers import wait_until
 from tests.integration.served import served
@@ -199,3 +200,7 @@ async def test_alerts_page_newest_first_and_filter(settings: Settings) -> None:
         warnings = (await client.get("/api/alerts?severity=warning&status=raised", headers=headers)).json()
         assert [a["id"] for a in warnings["items"]] == ["a2"]
         assert warnings["items"][0]["seq"] == 3 and warnings["items"][0]["resolved_at"] is None
+        # A forged cursor is a 400 naming it, even one whose id PostgreSQL could not take (NUL).
+        forged = encode_cursor(TimeCursor(datetime(2025, 1, 1, tzinfo=UTC), "a\x00"))
+        bad = await client.get(f"/api/alerts?cursor={forged}", headers=headers)
+        assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "cursor"
