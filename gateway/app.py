@@ -24,6 +24,7 @@ from gateway.request_metrics import RequestMetricsMiddleware
 from gateway.tracing import TracingMiddleware
 from gateway import readmodel
 from gateway.live.hub import Hub
+from gateway.openapi import BEARER, add_request_schemas, openapi_config
 from gateway.routes import agents, alerts, health, live, metrics, status, tasks
 from gateway.schemas import MAX_BODY_BYTES
 from gateway.services import Services, services_of
@@ -64,15 +65,19 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
     authenticator = Authenticator.from_settings(settings)
     api = Router(
         path="/api",
-        route_handlers=[tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, agents.list_agents,
-                        agents.get_agent, alerts.list_alerts, status.cluster, status.agents, status.performance],
+        security=[{BEARER: []}],
+        route_handlers=[
+            tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, tasks.task_events,
+            agents.list_agents, agents.get_agent, alerts.list_alerts,
+            status.cluster, status.agents, status.performance,
+        ],
         middleware=[
             DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator,
                              limiter=RateLimiter(settings.rate_limits)),
             MinSeqMiddleware,
         ],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, health.health, health.ready, metrics.metrics, live.ws],
         # Tracing, when configured: a span per request, whose traceparent the events it appends carry.
         middleware=[RequestMetricsMiddleware,
@@ -83,5 +88,8 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
         before_send=[add_request_id],
         lifespan=[_lifespan(settings, authenticator)],
         request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=openapi_config(),
         debug=False,
     )
+    add_request_schemas(app)
+    return app

@@ -34,16 +34,18 @@ Capability = Annotated[
 class CreateTask(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """POST /api/tasks. Unknown fields are refused so a typo never silently drops intent."""
 
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=TITLE_MAX)]
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=TITLE_MAX, examples=["Summarise the incident report"])]
     description: Annotated[str, msgspec.Meta(max_length=DESCRIPTION_MAX)] = ""
-    prompt: Annotated[str, msgspec.Meta(max_length=PROMPT_MAX)] = ""
-    capabilities: Annotated[list[Capability], msgspec.Meta(max_length=CAPABILITIES_MAX_ITEMS)] = []
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=MODEL_MAX)] | None = None
-    priority: Annotated[int, msgspec.Meta(ge=PRIORITY_MIN, le=PRIORITY_MAX)] = 0
+    prompt: Annotated[str, msgspec.Meta(max_length=PROMPT_MAX, examples=["Summarise in three bullet points: ..."])] = ""
+    capabilities: Annotated[
+        list[Capability], msgspec.Meta(max_length=CAPABILITIES_MAX_ITEMS, examples=[["llm.chat"]])
+    ] = []
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=MODEL_MAX, examples=["llama3.1:8b"])] | None = None
+    priority: Annotated[int, msgspec.Meta(ge=PRIORITY_MIN, le=PRIORITY_MAX, examples=[5])] = 0
     payload: dict[str, Any] = {}
     depends_on: Annotated[list[TaskId], msgspec.Meta(max_length=DEPENDS_ON_MAX_ITEMS)] = []
-    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTEMPTS_MAX)] = 1
-    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=TIMEOUT_MAX_S)] | None = None
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTEMPTS_MAX, examples=[3])] = 1
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=TIMEOUT_MAX_S, examples=[600])] | None = None
 
 
 class CreateTaskBatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -20,7 +20,7 @@ from gateway.services import ServicesDep
 
 
 # Agent statuses belong to the projector; any short value is a fair filter (unknown ones match nothing).
-AgentStatusFilter = Annotated[str | None, Parameter(max_length=64, description="online, offline, ...")]
+AgentStatusFilter = Annotated[str | None, Parameter(pattern=r"^[a-z_]{1,64}$", description="online, offline, ...")]
 
 
 @get("/agents", opt=needs(Permission.AGENTS_VIEW), responses=problems())
