@@ -130,6 +130,9 @@ class Hub:
             prefix = self.settings.prefix
             self._tokens = await self.nc.subscribe(f"{prefix}.live.task.*", cb=self._on_tokens,
                                                    pending_msgs_limit=100_000)
+            # Core NATS keeps nothing: the server must know this subscription before a client is told it is
+            # subscribed, or chunks published just after that would be dropped.
+            await self.nc.flush()
             self._running = [asyncio.create_task(self._follow(), name="live-events"),
                              asyncio.create_task(self._publish_status(), name="live-status")]
 
