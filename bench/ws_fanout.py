@@ -1,5 +1,5 @@
-"""WebSocket fan-out: 1,000 `websockets` clients subscribed to `task.*`, events appended at a paced rate,
-and the time from each append to its receipt by each client (`--quick`: 200 clients, fewer events).
+"""WebSocket fan-out: 1,000 clients subscribed to `task.*`, events appended at a paced rate, and the time
+from each append to its receipt by each client (`--quick`: 200 clients, fewer events).
 
 The gateway runs as its own process (alone: nothing else reacts to the events) on embedded NATS and
 PostgreSQL, as in bench.gateway. This process appends `task.created.v1` events through core's EventStore,
@@ -8,21 +8,24 @@ taken just before its append (one clock for every process on the machine). The h
 every client, so an event makes `clients` deliveries; p50/p99/max are over all of them.
 
 The clients run in separate processes (two for 1,000 clients, 500 connections each; one in quick mode),
-not in this one: the publisher's pacing must not wait behind the clients' reads, and two client
-processes spread the clients' own work (about as much CPU per delivery as the gateway's: the
-`websockets` client parses every frame in Python) over both cores. Each runs uvloop and keeps its
-collector off while it measures, so the instrument adds as little as it can. On a two-core machine the
-gateway, nats-server and the client processes still share the CPU, so a receipt time includes the
-client's turn to read its socket: the latencies are an upper bound on the gateway's own delay. The CPU
-per delivery of the gateway and of the clients (`*_cpu_us_per_delivery`, over the measured and warm-up
-events) is the steadier figure to judge a change by; `--profile FILE` records the gateway with py-spy.
+not in this one: the publisher's pacing must not wait behind the clients' reads. Each client is a bare
+asyncio protocol on uvloop that cuts frames out of its socket's bytes and stamps each text frame with
+the time its bytes arrived: the `websockets` client library spent as much CPU per message as the gateway,
+and on two cores the instrument's CPU is taken from the gateway. The collector is off while measuring.
+The gateway, nats-server and the client processes still share the machine, so a receipt time includes
+the client's turn to read its socket: the latencies are an upper bound on the gateway's own delay. The
+CPU per delivery of the gateway and of the clients (`*_cpu_us_per_delivery`, over the measured and
+warm-up events) is the steadier figure to judge a change by; `--profile FILE` records the gateway with
+py-spy.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gc
+import os
 import json
 import resource
 import shutil
@@ -31,14 +34,15 @@ import tempfile
 import time
 import uuid
 from array import array
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import orjson
 import psutil
 import uvloop
-import websockets
 
 from bench.gateway import _profiler, _QuietStack
 from core.dev.embedded_nats import EmbeddedNats
@@ -74,47 +78,124 @@ def _raise_open_files(needed: int) -> None:
 # -- the client processes -------------------------------------------------------------------------------
 
 
+def _frame(opcode: int, payload: bytes) -> bytes:
+    """A client frame: masked, as RFC 6455 requires of clients (payloads here are short)."""
+    assert len(payload) < 126
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked
+
+
+class _Conn(asyncio.Protocol):
+    """One WebSocket connection, as lean as a client can be: frames are cut out of the byte stream by hand
+    and each text frame's receipt time is the time its bytes arrived. (The `websockets` client spent about
+    as much CPU per message as the gateway, and on two cores that CPU is taken from the gateway.)"""
+
+    def __init__(self, on_text: Callable[[bytes, int], None]) -> None:
+        self._on_text = on_text
+        self._buf = bytearray()
+        self._open = False
+        self.transport: asyncio.Transport | None = None
+        self.upgraded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.first: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not an asyncio.Transport subclass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        now = _now_ns()
+        buf = self._buf
+        buf += data
+        if not self._open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self.upgraded.set_exception(RuntimeError(bytes(buf[:200]).decode(errors="replace")))
+                return
+            del buf[: end + 4]
+            self._open = True
+            self.upgraded.set_result(None)
+        while len(buf) >= 2:
+            length, start = buf[1] & 0x7F, 2
+            if length == 126:
+                if len(buf) < 4:
+                    return
+                length, start = int.from_bytes(buf[2:4], "big"), 4
+            elif length == 127:
+                if len(buf) < 10:
+                    return
+                length, start = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < start + length:
+                return
+            opcode, payload = buf[0] & 0x0F, bytes(buf[start:start + length])
+            del buf[: start + length]
+            if opcode == 0x1:
+                if not self.first.done():
+                    self.first.set_result(payload)
+                else:
+                    self._on_text(payload, now)
+            elif opcode == 0x9 and self.transport is not None:  # ping: a pong, or the server closes us
+                self.transport.write(_frame(0xA, payload))
+
+
 async def _clients(spec: dict[str, Any]) -> None:
     """Open spec["clients"] subscribed connections, say "ready", then record each measured event's latency
     (ms) on every connection; write them to spec["out"] as doubles once every connection has them all."""
     _raise_open_files(spec["clients"] + 256)
+    loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(CONNECTING)
-    headers = {"Authorization": f"Bearer {spec['token']}"}
-    subscribe = json.dumps({"id": "s", "type": "subscribe", "topic": TOPIC})
+    url = urlsplit(spec["url"])
+    subscribe = _frame(0x1, json.dumps({"id": "s", "type": "subscribe", "topic": TOPIC}).encode())
+    latencies = array("d")
+    expected = spec["clients"] * spec["events"]
+    counted = [0]
+    all_in = loop.create_future()
 
-    async def open_one() -> websockets.ClientConnection:
+    def on_text(payload: bytes, received: int) -> None:
+        kind, _, sent = orjson.loads(payload)["data"]["data"]["prompt"].partition(":")
+        if kind == "m":
+            latencies.append((received - int(sent)) / 1e6)
+        counted[0] += 1
+        if counted[0] == expected and not all_in.done():
+            all_in.set_result(None)
+
+    async def open_one() -> _Conn:
         async with gate:
-            ws = await websockets.connect(spec["url"], additional_headers=headers, ping_interval=None,
-                                          max_size=None, open_timeout=60)
-            await ws.send(subscribe)
-            reply = orjson.loads(await ws.recv())
+            _, conn = await loop.create_connection(lambda: _Conn(on_text), url.hostname, url.port)
+            assert conn.transport is not None
+            key = base64.b64encode(os.urandom(16)).decode()
+            conn.transport.write(
+                f"GET {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Authorization: Bearer {spec['token']}\r\n\r\n".encode())
+            await asyncio.wait_for(conn.upgraded, 60)
+            conn.transport.write(subscribe)
+            reply = orjson.loads(await asyncio.wait_for(conn.first, 60))
             if reply.get("type") != "subscribe":
                 raise RuntimeError(f"subscribe refused: {reply}")
-            return ws
+            return conn
 
     conns = await asyncio.gather(*(open_one() for _ in range(spec["clients"])))
-    latencies = array("d")
     # The client side is the instrument: no collector pauses in it while it measures.
     gc.collect()
     gc.freeze()
     gc.disable()
     print("ready", flush=True)
-
-    async def read(ws: websockets.ClientConnection) -> None:
-        for _ in range(spec["events"]):
-            raw = await ws.recv(decode=False)  # bytes: orjson reads them without a str made first
-            received = _now_ns()
-            kind, _, sent = orjson.loads(raw)["data"]["data"]["prompt"].partition(":")
-            if kind == "m":
-                latencies.append((received - int(sent)) / 1e6)
-
     try:
-        await asyncio.wait_for(asyncio.gather(*(read(ws) for ws in conns)), spec["timeout_s"])
+        await asyncio.wait_for(all_in, spec["timeout_s"])
     finally:  # what arrived is reported even if some never came: the parent counts the deliveries
         with open(spec["out"], "wb") as out:
             latencies.tofile(out)
         print("done", flush=True)
-        await asyncio.wait_for(asyncio.gather(*(ws.close() for ws in conns), return_exceptions=True), 30)
+        for conn in conns:
+            if conn.transport is not None:
+                conn.transport.close()
 
 
 # -- the benchmark --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.live.topics import Topic, covers
+from gateway.live.ws_protocol import WriteFrame, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,17 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class LiveClient:
     """Messages are (seq, text) pairs; seq is 0 for messages that are not stored events."""
 
-    def __init__(self, send: Send, who: str, *, max_queue: int) -> None:
+    def __init__(self, send: Send, who: str, *, max_queue: int, write_frame: WriteFrame | None = None) -> None:
         self.who = who  # the token's subject, for logs
         self.subscriptions: set[Any] = set()  # Topic values, kept by the hub's index too
         self.last_seq = 0  # highest event sequence handed to the socket
         self.closed = False
         self._send = send
+        # Where the server offers it: a synchronous write of a whole frame (False: not now; see ws_protocol).
+        self._write_frame = write_frame
         self._max = max_queue
-        self._queue: deque[tuple[int, str]] = deque()
+        self._queue: deque[tuple[int, str, bytes | None]] = deque()
+        self._sending = False  # the writer has taken a message off the queue and awaits its send
         self._held: list[tuple[int, str, Topic | None]] | None = None
         self._wakeup: asyncio.Future[None] | None = None
         self._room: asyncio.Future[None] | None = None
@@ -41,9 +45,10 @@ class LiveClient:
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write(), name="ws-writer")
 
-    def push(self, seq: int, text: str, topic: Topic | None = None) -> None:
-        """Queue a live message (the hub calls this, synchronously, for every client it concerns);
-        `topic` is the exact topic of an event, so a replay can tell which held events it already sent."""
+    def push(self, seq: int, text: str, topic: Topic | None = None, frame: bytes | None = None) -> None:
+        """Send or queue a live message (the hub calls this, synchronously, for every client it concerns);
+        `topic` is the exact topic of an event, so a replay can tell which held events it already sent;
+        `frame`, the message as a WebSocket frame, built once for all clients."""
         if self.closed:
             return
         if self._held is not None:  # a replay is running: live messages wait behind it
@@ -52,7 +57,7 @@ class LiveClient:
             else:
                 self._held.append((seq, text, topic))
             return
-        self._enqueue(seq, text)
+        self._enqueue(seq, text, frame)
 
     def reply(self, text: str) -> None:
         """Queue an answer to the client's own request (never held behind a replay)."""
@@ -67,11 +72,16 @@ class LiveClient:
         if not self.closed:
             self._enqueue(seq, text)
 
-    def _enqueue(self, seq: int, text: str) -> None:
+    def _enqueue(self, seq: int, text: str, frame: bytes | None = None) -> None:
+        # Straight to the socket when nothing is ahead of it: no queue, no writer wake-up, no ASGI send.
+        if (not self._queue and not self._sending and self._write_frame is not None
+                and self._write_frame(frame if frame is not None else text_frame(text.encode()))):
+            self._sent(seq)
+            return
         if len(self._queue) >= self._max:
             self.overflow()
             return
-        self._queue.append((seq, text))
+        self._queue.append((seq, text, frame))
         if self._wakeup is not None and not self._wakeup.done():
             self._wakeup.set_result(None)
 
@@ -117,10 +127,16 @@ class LiveClient:
                     self._wakeup = loop.create_future()
                     await self._wakeup
                     continue
-                seq, text = queue.popleft()
-                await send({"type": "websocket.send", "text": text})
-                if seq > self.last_seq:
-                    self.last_seq = seq
+                seq, text, frame = queue.popleft()
+                write_frame = self._write_frame
+                if write_frame is None or not write_frame(frame if frame is not None else text_frame(text.encode())):
+                    # The socket is full (or the server offers no direct write): wait until it drains.
+                    self._sending = True
+                    try:
+                        await send({"type": "websocket.send", "text": text})
+                    finally:
+                        self._sending = False
+                self._sent(seq)
                 if self._room is not None and len(queue) < self._max // 2:
                     self._wake_replay()
         except asyncio.CancelledError:
@@ -129,6 +145,10 @@ class LiveClient:
             log.debug("websocket send failed: %s", err)
             self.closed = True
             self._wake_replay()
+
+    def _sent(self, seq: int) -> None:
+        if seq > self.last_seq:
+            self.last_seq = seq
 
     def _wake_replay(self) -> None:
         if self._room is not None and not self._room.done():

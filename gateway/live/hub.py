@@ -25,6 +25,7 @@ from core.settings import Settings
 from core.store.reader import follow
 from gateway.live.client import LiveClient
 from gateway.live.protocol import event_message, message, now_iso
+from gateway.live.ws_protocol import text_frame
 from gateway.live.topics import ANY, CLUSTER_STATUS, Topic, topic_of_event
 
 log = logging.getLogger(__name__)
@@ -147,8 +148,9 @@ class Hub:
             self.seq = seq
             for topic, clients in self.route_event(data):
                 text = event_message(seq, str(topic), data, timestamp)
+                frame = text_frame(text.encode())  # once for every client
                 for client in clients:
-                    client.push(seq, text, topic)
+                    client.push(seq, text, topic, frame)
         if self._reached:
             waiting = []
             for seq, future in self._reached:

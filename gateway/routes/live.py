@@ -16,6 +16,7 @@ from gateway.auth import Principal
 from gateway.errors import PROBLEM_JSON, problem_of
 from gateway.live.client import LiveClient
 from gateway.live.session import LiveSession
+from gateway.live.ws_protocol import WRITE_FRAME, WriteFrame
 from gateway.raw_http import header
 from gateway.services import Services
 
@@ -41,7 +42,9 @@ async def ws(scope: Scope, receive: Receive, send: Send) -> None:
         await _refuse(scope, raw, err.detail)
         return
     await raw({"type": "websocket.accept"})
-    client = LiveClient(raw, principal.subject, max_queue=services.settings.ws_queue_size)
+    direct = cast("dict[str, WriteFrame] | None", (scope.get("extensions") or {}).get(WRITE_FRAME))
+    client = LiveClient(raw, principal.subject, max_queue=services.settings.ws_queue_size,
+                        write_frame=direct["write"] if direct else None)
     session = LiveSession(services.hub, client, principal)
     client.start()
     WEBSOCKET_CONNECTIONS.inc()

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
 from gateway.live.client import OVERFLOW_CODE, LiveClient
+from gateway.live.ws_protocol import text_frame
 from gateway.live.protocol import ProtocolError, decode_inbound, event_message, subscribe_options
 from gateway.live.topics import Topic, TopicError, covers, parse_topic, topic_of_event
 from gateway.permissions import Permission
@@ -130,4 +136,67 @@ async def test_held_events_follow_the_replay_without_duplicates() -> None:
     await _settled(socket, 5)
     assert socket.texts() == ["ack", "replay-3", "replay-5", "agent-6", "live-9"]
     assert client.last_seq == 9
+    await client.stop()
+
+
+class _DirectSocket:
+    """A server's synchronous frame write (ws_protocol.write_frame) that refuses while `paused`."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.paused = False
+
+    def __call__(self, frame: bytes) -> bool:
+        if self.paused:
+            return False
+        self.log.append("direct " + _text_of(frame))
+        return True
+
+
+class _GatedSocket:
+    """The ASGI send path, held until `gate` is set."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        self.waiting.set()
+        await self.gate.wait()
+        self.log.append("asgi " + message["text"])
+
+
+def _text_of(frame: bytes) -> str:
+    reader = ClientProtocol(parse_uri("ws://x/ws"), state=State.OPEN)
+    reader.receive_data(frame)
+    events = reader.events_received()
+    assert len(events) == 1 and isinstance(events[0], Frame) and events[0].opcode is Opcode.TEXT and events[0].fin
+    return bytes(events[0].data).decode()
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
+def test_a_prebuilt_text_frame_is_what_a_client_parses(size: int) -> None:
+    text = "é" * (size // 2) + "x" * (size % 2)
+    assert _text_of(text_frame(text.encode())) == text
+
+
+async def test_direct_writes_never_overtake_a_message_on_the_asgi_path() -> None:
+    log: list[str] = []
+    direct, socket = _DirectSocket(log), _GatedSocket(log)
+    client = LiveClient(socket, "alice", max_queue=100, write_frame=direct)
+    client.start()
+    client.push(1, "m1", frame=text_frame(b"m1"))  # straight to the socket
+    direct.paused = True
+    client.push(2, "m2")  # the socket is full: queued; the writer takes it to the (held) ASGI send
+    await socket.waiting.wait()
+    direct.paused = False
+    client.push(3, "m3")  # the socket takes more now, but m2 is still on its way: m3 must wait behind it
+    assert log == ["direct m1"]
+    socket.gate.set()
+    for _ in range(100):  # a bounded number of loop turns, never a timed sleep
+        if client.last_seq == 3:
+            break
+        await asyncio.sleep(0)
+    assert log == ["direct m1", "asgi m2", "direct m3"] and client.last_seq == 3
     await client.stop()
