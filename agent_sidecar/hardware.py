@@ -112,3 +112,17 @@ class TokenRate:
     @property
     def average(self) -> float:
         return sum(self._recent) / len(self._recent) if self._recent else 0.0
+
+
+class ResponseTimes:
+    """Mean executor run time (seconds) over the most recent runs."""
+
+    def __init__(self, window: int = 20) -> None:
+        self._recent: deque[float] = deque(maxlen=window)
+
+    def record(self, seconds: float) -> None:
+        self._recent.append(seconds)
+
+    @property
+    def average(self) -> float:
+        return sum(self._recent) / len(self._recent) if self._recent else 0.0

@@ -94,6 +94,11 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     gpus: list[GpuSample] = []
     tokens_per_s: float = 0.0
     draining: bool = False
+    # The original design's health check: mean executor run time over the latest runs, whether the host
+    # takes work (not draining, its model server answering), and why not.
+    response_time_s: float = 0.0
+    available: bool = True
+    error: str = ""
 
 
 class TokenChunk(msgspec.Struct, frozen=True, kw_only=True):

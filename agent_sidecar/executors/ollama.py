@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -16,6 +17,8 @@ from core.messages import Dispatch
 log = logging.getLogger(__name__)
 
 _NS = 1e9
+# A heartbeat's probe of the model server gives up after this long (it runs every few seconds).
+PROBE_TIMEOUT_S = 2.0
 
 
 class _Line(msgspec.Struct, kw_only=True):
@@ -68,6 +71,18 @@ class OllamaExecutor:
         if options:
             body["options"] = options
         return body
+
+    async def probe(self) -> str | None:
+        """The model server's health for the heartbeat: None when GET /api/version answers 200, else why not."""
+        url = self.config.url.rstrip("/") + "/api/version"
+        try:
+            response = await asyncio.wait_for(
+                http11.request("GET", url, b"", connect_timeout=self.config.connect_timeout_s), PROBE_TIMEOUT_S)
+            async with response:
+                await asyncio.wait_for(response.read(), PROBE_TIMEOUT_S)
+                return None if response.status == 200 else f"ollama HTTP {response.status} on /api/version"
+        except (OSError, TimeoutError, http11.HttpError) as err:
+            return f"cannot reach ollama at {self.config.url}: {err or type(err).__name__}"
 
     async def run(self, job: Dispatch, on_chunk: OnChunk | None) -> ExecutionResult:
         body = self.request_body(job)

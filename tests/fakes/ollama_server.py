@@ -61,7 +61,9 @@ class FakeOllama:
         self._writers.add(writer)
         try:
             method, path, body = await _read_request(reader)
-            if method == "GET" and path == "/api/tags":
+            if method == "GET" and path == "/api/version":
+                await _send_json(writer, 200, {"version": "0.5.7"})
+            elif method == "GET" and path == "/api/tags":
                 await _send_json(writer, 200, {"models": [{"name": name, "model": name} for name in self.models]})
             elif method == "POST" and path == "/api/generate":
                 await self._generate(writer, orjson.loads(body or b"{}"))
