@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from agent_sidecar.config import SidecarConfig, load_config
 from agent_sidecar.consumer import durable_name, ensure_dispatch_consumer
 from agent_sidecar.executors import ExecutionResult, Executor, OnChunk, build_executor
-from agent_sidecar.hardware import GpuMonitor, TokenRate, detect_hardware
+from agent_sidecar.hardware import GpuMonitor, ResponseTimes, TokenRate, detect_hardware
 from agent_sidecar.reports import ReportPublisher, utcnow
 from agent_sidecar.task_run import START_REPORT_DELAY_S, TaskRun
 from core.ids import uuid7
@@ -78,6 +78,8 @@ class Sidecar:
         self._reader: PullReader | None = None
         self._draining = False
         self._tokens = TokenRate()
+        self._response_times = ResponseTimes()
+        self._probe_error: str | None = None  # the executor's last health probe, for the heartbeat
         self._gpus: GpuMonitor | None = None
         self._nc: NATS | None = None
         self._js: JetStreamContext | None = None
@@ -192,10 +194,15 @@ class Sidecar:
             max_concurrency=self.config.max_concurrency, cpu_percent=psutil.cpu_percent(interval=None),
             memory_percent=memory.percent, gpus=self._gpus.sample() if self._gpus else [],
             tokens_per_s=self._tokens.average, draining=self._draining,
+            response_time_s=self._response_times.average, available=not self._draining and self._probe_error is None,
+            error=self._probe_error or "",
         )
 
     async def _beat(self) -> None:
         assert self._kv is not None
+        probe = getattr(self.executor, "probe", None)  # executors with a server behind them (ollama) have one
+        if probe is not None:
+            self._probe_error = await probe()
         await self._kv.put(self.agent_id, _heartbeat_encoder.encode(self.heartbeat()))
 
     async def _heartbeat_loop(self) -> None:
@@ -311,7 +318,10 @@ class Sidecar:
             log.error("task %s could not be reported (%s); it will be redelivered", run.key, err)
         finally:
             SIDECAR_TASKS_RUNNING.dec()
-            SIDECAR_EXECUTION_SECONDS.labels(run.outcome).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            SIDECAR_EXECUTION_SECONDS.labels(run.outcome).observe(elapsed)
+            if run.outcome != "aborted":
+                self._response_times.record(elapsed)
             self._runs.pop(run.key, None)
 
     async def _traced(self, run: TaskRun, parent: str | None) -> None:
