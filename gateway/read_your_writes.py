@@ -71,7 +71,8 @@ class MinSeqMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        # OPTIONS passes authentication unchecked (CORS preflight): it must not wait, nor learn the sequences.
+        if scope["type"] == "http" and scope["method"] != "OPTIONS":  # type: ignore[typeddict-item]
             min_seq = min_seq_of(scope["query_string"])
             if min_seq is not None:
                 services = scope["litestar_app"].state["services"]

@@ -54,3 +54,14 @@ async def test_a_malformed_min_seq_is_400_naming_it(settings: Settings) -> None:
         # A caller without the read permission is refused before being made to wait.
         resp = await client.get("/api/tasks", params={"min_seq": 10**9}, headers=auth(settings, "agent"))
         assert resp.status_code == 403
+
+
+async def test_an_unauthenticated_options_request_ignores_min_seq(settings: Settings) -> None:
+    # OPTIONS skips authentication: min_seq must neither make it wait nor reveal the log's or read models' sequence.
+    impatient = msgspec.structs.replace(settings, min_seq_wait_s=0.2)
+    async with gateway(impatient) as client:
+        seq = (await client.post("/api/tasks", json={"title": "t"}, headers=auth(settings))).json()["seq"]
+        for min_seq in (seq, seq + 100, "x"):
+            resp = await client.options("/api/tasks", params={"min_seq": min_seq})
+            assert resp.status_code not in (400, 503), resp.text
+            assert "sequence" not in resp.text
