@@ -99,7 +99,8 @@ async def cluster_status(pool: Pool, *, stream_seq: int | None) -> ClusterStatus
         agents={r["status"]: r["n"] for r in agents},
         slots_total=total,
         slots_busy=busy,
-        utilization_percent=_percent(busy, total),
+        # Tasks still held by an agent gone offline count as busy but add no slots: never over 100%.
+        utilization_percent=_percent(min(busy, total), total),
         completed_last_minute=row["last_minute"],
         completed_last_5_minutes=row["last_5"],
         throughput_per_s=row["last_5"] / 300.0,

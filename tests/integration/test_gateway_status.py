@@ -49,6 +49,16 @@ async def test_cluster_status_counts_slots_and_throughput(settings: Settings) ->
     assert body["stream_seq"] == 0 and body["projection_lag_events"] == 0
 
 
+async def test_cluster_utilization_stays_within_100_percent(settings: Settings) -> None:
+    async with gateway(settings) as client:
+        now = await _fleet(settings)
+        # Tasks still held by the offline agent: busy, but its slots are not counted.
+        for _ in range(3):
+            await insert_task(settings, uuid7(), created_at=now, status="running", assigned_agent_id="a3")
+        body = (await client.get("/api/status/cluster", headers=auth(settings, "viewer"))).json()
+    assert (body["slots_total"], body["slots_busy"], body["utilization_percent"]) == (4, 5, 100.0)
+
+
 async def test_agent_statuses_page_by_id(settings: Settings) -> None:
     async with gateway(settings) as client:
         await _fleet(settings)
