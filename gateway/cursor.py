@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import msgspec
@@ -41,6 +41,9 @@ def decode_cursor(raw: str, kind: type[C]) -> C:
         data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
         if b"\\u0000" in data:  # no id holds NUL, and PostgreSQL text cannot: a forged cursor, not a 500
             raise ValueError("NUL in a cursor")
-        return msgspec.json.decode(data, type=kind)
-    except (binascii.Error, ValueError, msgspec.MsgspecError) as err:
+        value = msgspec.json.decode(data, type=kind)
+        if isinstance(value, TimeCursor) and value.at.tzinfo is not None:
+            value.at.astimezone(UTC)  # OverflowError past year 1 or 9999 in UTC, where PostgreSQL's codec fails
+        return value
+    except (binascii.Error, ValueError, OverflowError, msgspec.MsgspecError) as err:
         raise invalid("cursor", "not a cursor this API issued; pass next_cursor back unchanged") from err

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -204,3 +205,9 @@ async def test_alerts_page_newest_first_and_filter(settings: Settings) -> None:
         forged = encode_cursor(TimeCursor(datetime(2025, 1, 1, tzinfo=UTC), "a\x00"))
         bad = await client.get(f"/api/alerts?cursor={forged}", headers=headers)
         assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "cursor"
+        # ... or one whose time is out of range in UTC (0001-01-01 at +23:59).
+        for at in (b'"0001-01-01T00:00:00+23:59"', b'"9999-12-31T23:59:59-23:59"'):
+            forged = base64.urlsafe_b64encode(b"[" + at + b',"a"]').decode().rstrip("=")
+            for path in ("/api/alerts", "/api/tasks"):
+                bad = await client.get(f"{path}?cursor={forged}", headers=headers)
+                assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "cursor", (path, bad.text)
