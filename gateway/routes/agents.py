@@ -35,7 +35,8 @@ async def list_agents(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, curso
 
 @get("/agents/{agent_id:str}", opt=needs(Permission.AGENTS_VIEW), responses=problems(404))
 async def get_agent(agent_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None) -> AgentView:
-    view = await readmodel.get_agent(services.pool, agent_id)
+    # PostgreSQL text cannot hold NUL (asyncpg would fail the query): no agent has such an id.
+    view = None if "\x00" in agent_id else await readmodel.get_agent(services.pool, agent_id)
     if view is None:
         raise NotFound(f"no agent with id {agent_id!r}")
     return view

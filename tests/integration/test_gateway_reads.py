@@ -100,6 +100,7 @@ async def test_agents_list_and_get(settings: Settings) -> None:
         assert agent["hardware"] == {"hostname": "gpu1"} and agent["models"] == ["llama3"]
         missing = await client.get("/api/agents/nope", headers=h)
         assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+        assert (await client.get("/api/agents/a%00b", headers=h)).status_code == 404  # NUL: no such id, not a 500
 
 
 async def test_concurrent_reads_each_get_their_own_task(settings: Settings) -> None:
