@@ -42,6 +42,7 @@ EXECUTION_SUCCESS_RATE = Gauge(
 TASK_COMPLETION_SECONDS = Histogram(
     "hive_task_completion_time_seconds", "Created to completed, per completed task", buckets=_TASK_BUCKETS
 )
+ALERTS_OPEN = Gauge("hive_alerts_open", "Alerts Hive has raised and not resolved", ["rule", "severity"])
 WORKFLOW_EXECUTIONS = Counter("hive_workflow_executions_total", "Workflow executions that ended", ["status"])
 
 # Projections.

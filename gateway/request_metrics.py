@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.metrics import API_ERRORS, API_REQUEST_SECONDS
 from gateway.errors import ApiError
+
+
+_children: dict[tuple[str, str, int], Any] = {}
 
 
 def _status_of(exc: BaseException) -> int:
@@ -48,6 +52,10 @@ class RequestMetricsMiddleware:
             raise
         finally:
             route = scope.get("path_template", "unmatched")
-            API_REQUEST_SECONDS.labels(method, route, str(status)).observe(time.perf_counter() - started)
+            key = (method, route, status)
+            child = _children.get(key)
+            if child is None:  # routes, methods and statuses are few: one child each, looked up once
+                child = _children[key] = API_REQUEST_SECONDS.labels(method, route, str(status))
+            child.observe(time.perf_counter() - started)
             if status >= 500:
                 API_ERRORS.labels(route).inc()
