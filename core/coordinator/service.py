@@ -190,7 +190,7 @@ class Coordinator:
                 continue
             if not entry.value:
                 continue
-            with suppress(msgspec.ValidationError):
+            with suppress(msgspec.DecodeError):  # malformed or not JSON at all: that agent's beat is skipped
                 beat = heartbeat_decoder.decode(entry.value)
                 # An entry found in the bucket is as old as the server stored it; a live one is from now (so
                 # freshness does not depend on the server's clock agreeing with this host's).
@@ -204,6 +204,7 @@ class Coordinator:
     async def _refresh_metrics(self) -> None:
         while True:
             self.metrics.refresh(self.fleet)
+            self.metrics.refresh_alerts(self.alerts.book.values())
             await asyncio.sleep(METRICS_INTERVAL_S)
 
     async def wait(self, stop: asyncio.Event) -> None:
