@@ -19,6 +19,9 @@ def durable_name(agent_id: str) -> str:
 
 def dispatch_consumer_config(settings: Settings, agent_id: str, max_concurrency: int, ack_wait_s: float) -> ConsumerConfig:
     return ConsumerConfig(
+        # A name as well: nats-py then creates it on $JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>, and the
+        # server checks the filter against that subject, so per-agent permissions can pin it (nats-auth.conf).
+        name=durable_name(agent_id),
         durable_name=durable_name(agent_id),
         filter_subject=settings.dispatch_subject(agent_id),
         deliver_policy=DeliverPolicy.ALL,

@@ -11,6 +11,9 @@ import msgspec
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
+    # First token(s) of this process's reply subjects. A sidecar under per-agent NATS permissions sets
+    # _INBOX_<agent_id> (infra/nats-auth.conf), so no other user can subscribe to its replies (its dispatches).
+    nats_inbox_prefix: str = "_INBOX"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     # Prefix of every subject; streams are <PREFIX>_EVENTS etc. Tests use a unique one each.
     prefix: str = "hive"
@@ -80,6 +83,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 _ENV = {
     "nats_url": "HIVE_NATS_URL",
+    "nats_inbox_prefix": "HIVE_NATS_INBOX_PREFIX",
     "database_url": "HIVE_DATABASE_URL",
     "prefix": "HIVE_PREFIX",
     "db_schema": "HIVE_DB_SCHEMA",

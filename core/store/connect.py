@@ -24,6 +24,7 @@ async def connect(settings: Settings, name: str, *, ensure: bool = True) -> tupl
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         error_cb=on_error,
+        inbox_prefix=settings.nats_inbox_prefix,
     )
     js = nc.jetstream(timeout=10.0)
     if ensure:

@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Mapping
 
@@ -114,7 +113,8 @@ class Publisher:
         self._deadlines: deque[tuple[float, int]] = deque()
         self._sweeper: asyncio.Task[None] | None = None
         self._tokens = itertools.count()
-        self._prefix = f"_INBOX.{uuid.uuid4().hex}."
+        # Under nc's inbox prefix: per-agent NATS permissions allow replies only there.
+        self._prefix = nc.new_inbox() + "."
         self._prefix_len = len(self._prefix)
         self._wire: Wire | None = None
         self._pump: asyncio.Task[None] | None = None

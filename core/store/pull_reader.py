@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 
 import orjson
 from nats.aio.client import Client as NATS
@@ -72,7 +71,7 @@ class PullReader:
         self._credit = 0  # messages asked for and neither delivered nor expired
         # A fresh inbox per connection: pulls still queued on the server from a broken connection would
         # otherwise deliver to the next one, past the credit it asked for.
-        self._inbox_base = f"_INBOX.{uuid.uuid4().hex}"
+        self._inbox_base = nc.new_inbox()  # under nc's inbox prefix, as permissions expect
         self._inbox = self._inbox_base
         self._connections = 0
         self._wire: Wire | None = None

@@ -63,7 +63,7 @@ class StreamReader:
         )
         self._box: Mailbox[tuple[int, bytes]] = Mailbox()
         self._wire: Wire | None = None
-        self._inbox = f"_INBOX.{uuid.uuid4().hex}"
+        self._inbox = nc.new_inbox()  # under nc's inbox prefix, as permissions expect
         self._request_subject = ""
         self._left = 0
         self._pulling = False
