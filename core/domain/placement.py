@@ -5,11 +5,12 @@ Score (higher wins), each term in [0, 1]:
   0.3 * free capacity  free slots / max concurrency
   0.2 * speed         the agent's measured tokens/s relative to the fastest candidate
 Ties go to the agent that was assigned least recently, so equal agents share the work.
+A pinned task (an admin's `PUT /api/tasks/{id}/assign`) has only its agent as a candidate, under the same rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -41,10 +42,24 @@ class Candidate(msgspec.Struct, kw_only=True):
 class Requirement(msgspec.Struct, frozen=True, kw_only=True):
     capabilities: tuple[str, ...] = ()
     model: str | None = None
+    # Pinned: only this agent may take the task.
+    agent_id: str | None = None
+
+
+def unfit(capabilities: Mapping[str, float], models: Sequence[str], need: Requirement) -> str | None:
+    """Why an agent offering these can never run a task of `need` (None: it can, given a free slot)."""
+    missing = [cap for cap in need.capabilities if cap not in capabilities]
+    if missing:
+        return f"lacks the capabilit{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}"
+    if need.model is not None and models and need.model not in models:
+        return f"does not offer the model {need.model} (it offers {', '.join(models)})"
+    return None
 
 
 def eligible(agent: Candidate, need: Requirement) -> bool:
     if not agent.online or agent.free_slots <= 0:
+        return False
+    if need.agent_id is not None and agent.id != need.agent_id:
         return False
     if any(cap not in agent.capabilities for cap in need.capabilities):
         return False
@@ -96,6 +111,8 @@ def _eligible(need: Requirement, agents: Iterable[Candidate]) -> list[Candidate]
     """`eligible` over many agents, as narrowing passes: each is one cheap test per agent, no call."""
     # A free slot implies max_concurrency > 0, which `choose` divides by.
     pool = [a for a in agents if a.in_flight < a.max_concurrency and a.online]
+    if need.agent_id is not None:
+        pool = [a for a in pool if a.id == need.agent_id]
     for cap in need.capabilities:
         pool = [a for a in pool if cap in a.capabilities]
     model = need.model

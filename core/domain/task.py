@@ -12,10 +12,13 @@ from core.errors import DomainError, StaleReport
 from core.events.envelope import Envelope
 from core.events.task import (
     TaskAssigned,
+    TaskCancelled,
+    TaskCancelRequested,
     TaskCompleted,
     TaskCreated,
     TaskEvent,
     TaskFailed,
+    TaskPinned,
     TaskQueued,
     TaskReportRejected,
     TaskResult,
@@ -37,6 +40,8 @@ class TaskStatus(StrEnum):
 TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT})
 # An assignment is live (holds an agent slot) in these states.
 HOLDS_SLOT = frozenset({TaskStatus.ASSIGNED, TaskStatus.RUNNING})
+# No agent holds the task yet: a pin may still choose its agent, a cancel ends it at once.
+UNPLACED = frozenset({TaskStatus.PENDING, TaskStatus.QUEUED})
 
 
 class Task(msgspec.Struct, kw_only=True):
@@ -52,6 +57,10 @@ class Task(msgspec.Struct, kw_only=True):
     queued_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Set once a cancel is requested; the task still runs until the coordinator records how it ended.
+    cancel_requested_at: datetime | None = None
+    # The only agent the task may be placed on (an admin's pin), if any.
+    pinned_agent_id: str | None = None
 
 
 def evolve(state: Task | None, envelope: Envelope[Any]) -> Task:
@@ -90,6 +99,12 @@ def _apply(state: Task, event: TaskEvent, at: datetime) -> Task:
             state.status, state.error, state.finished_at = TaskStatus.FAILED, error, at
         case TaskReportRejected():
             pass
+        case TaskCancelRequested():
+            state.cancel_requested_at = at
+        case TaskCancelled(reason=reason):
+            state.status, state.error, state.finished_at = TaskStatus.CANCELLED, reason, at
+        case TaskPinned(agent_id=agent_id):
+            state.pinned_agent_id = agent_id
         case _:
             assert_never(event)
     return state
@@ -116,6 +131,46 @@ def assign(state: Task, agent_id: str) -> list[TaskEvent]:
     if state.status is not TaskStatus.QUEUED:
         raise DomainError(f"task {state.id} is {state.status}, only a queued task can be assigned")
     return [TaskAssigned(agent_id=agent_id, attempt=state.attempt)]
+
+
+def request_cancel(state: Task) -> list[TaskEvent]:
+    """A client's cancel: recorded once; the coordinator ends the task (at once, or once its agent stopped it)."""
+    if state.status in TERMINAL:
+        raise DomainError(f"task {state.id} already ended ({state.status}): there is nothing to cancel")
+    if state.cancel_requested_at is not None:
+        return []  # asked before: the cancel is under way
+    return [TaskCancelRequested()]
+
+
+def cancel(state: Task, agent_online: bool = False) -> list[TaskEvent]:
+    """End a task whose cancel was requested, when no running agent has to stop it first: it is pending or
+    queued, or the agent holding it is gone (`agent_online` false)."""
+    if state.cancel_requested_at is None or state.status in TERMINAL:
+        raise DomainError(f"task {state.id} is {state.status} and no cancel is pending")
+    if state.status in UNPLACED:
+        return [TaskCancelled(attempt=state.attempt, reason="cancelled on request before it ran")]
+    if agent_online:
+        raise DomainError(f"task {state.id} is {state.status} on agent {state.agent_id}: the agent must stop it first")
+    return [TaskCancelled(attempt=state.attempt, agent_id=state.agent_id,
+                          reason=f"cancelled on request; agent {state.agent_id} had gone offline")]
+
+
+def pin(state: Task, agent_id: str) -> list[TaskEvent]:
+    """Place the task on `agent_id` only; possible while no agent holds it and no cancel is under way."""
+    if state.status not in UNPLACED:
+        raise DomainError(f"task {state.id} is {state.status}: only a pending or queued task can be assigned")
+    if state.cancel_requested_at is not None:
+        raise DomainError(f"task {state.id} is being cancelled: it cannot be assigned")
+    if state.pinned_agent_id == agent_id:
+        return []
+    return [TaskPinned(agent_id=agent_id)]
+
+
+def hand_back(state: Task) -> list[TaskEvent]:
+    """An assignment its agent never started and never will (the agent deregistered): queue a new attempt."""
+    if state.status is not TaskStatus.ASSIGNED:
+        raise DomainError(f"task {state.id} is {state.status}: only an assigned task not yet started is handed back")
+    return [TaskQueued(attempt=state.attempt + 1)]
 
 
 def _check_fence(state: Task, agent_id: str, attempt: int, report: str) -> None:
@@ -154,6 +209,11 @@ def record_failure(
     events: list[TaskEvent] = []
     if state.status is TaskStatus.ASSIGNED and started_at is not None:
         events.append(TaskStarted(agent_id=agent_id, attempt=attempt, reported_at=started_at))
+    if state.cancel_requested_at is not None:
+        # The agent stopped the run because of the cancel (or it failed meanwhile): it ends cancelled, never retried.
+        events.append(TaskCancelled(agent_id=agent_id, attempt=attempt, reason=f"cancelled on request ({error})",
+                                    output=output, exit_code=exit_code))
+        return events
     events.append(TaskFailed(
         agent_id=agent_id, attempt=attempt, error=error, retryable=retryable, exit_code=exit_code, output=output
     ))

@@ -43,6 +43,13 @@ class AgentDeregistered(AgentEventData, frozen=True, kw_only=True):
     reason: str = "shutdown"
 
 
-AgentEvent = AgentRegistered | AgentDeregistered
+class AgentDrainRequested(AgentEventData, frozen=True, kw_only=True):
+    """An admin asked the agent's session to drain: no new work; it finishes what it runs, then deregisters."""
 
-AGENT_EVENTS: tuple[type[AgentEventData], ...] = (AgentRegistered, AgentDeregistered)
+    TYPE = "agent.drain_requested.v1"
+    session_id: str
+
+
+AgentEvent = AgentRegistered | AgentDeregistered | AgentDrainRequested
+
+AGENT_EVENTS: tuple[type[AgentEventData], ...] = (AgentRegistered, AgentDeregistered, AgentDrainRequested)

@@ -84,7 +84,35 @@ class TaskReportRejected(TaskEventData, frozen=True, kw_only=True):
     reason: str
 
 
-TaskEvent = TaskCreated | TaskQueued | TaskAssigned | TaskStarted | TaskCompleted | TaskFailed | TaskReportRejected
+class TaskCancelRequested(TaskEventData, frozen=True, kw_only=True):
+    """A client asked to cancel the task (the envelope's actor says who); the coordinator carries it out."""
+
+    TYPE = "task.cancel_requested.v1"
+
+
+class TaskCancelled(TaskEventData, frozen=True, kw_only=True):
+    """The task ended because a cancel was requested: before it ran, or stopped on `agent_id`."""
+
+    TYPE = "task.cancelled.v1"
+    attempt: int
+    agent_id: str | None = None
+    reason: str = ""
+    # What the run had printed when it was stopped, if it ran.
+    output: str = ""
+    exit_code: int | None = None
+
+
+class TaskPinned(TaskEventData, frozen=True, kw_only=True):
+    """An admin pinned the task to one agent: it is placed there only, waiting in the queue until it can be."""
+
+    TYPE = "task.pinned.v1"
+    agent_id: str
+
+
+TaskEvent = (
+    TaskCreated | TaskQueued | TaskAssigned | TaskStarted | TaskCompleted | TaskFailed | TaskReportRejected
+    | TaskCancelRequested | TaskCancelled | TaskPinned
+)
 
 TASK_EVENTS: tuple[type[TaskEventData], ...] = (
     TaskCreated,
@@ -94,4 +122,7 @@ TASK_EVENTS: tuple[type[TaskEventData], ...] = (
     TaskCompleted,
     TaskFailed,
     TaskReportRejected,
+    TaskCancelRequested,
+    TaskCancelled,
+    TaskPinned,
 )

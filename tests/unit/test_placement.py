@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.domain.placement import Candidate, Requirement, choose, eligible, score
+from core.domain.placement import Candidate, Requirement, choose, eligible, score, unfit
 
 
 def agent(id: str, caps: dict[str, float], *, slots: int = 2, busy: int = 0, models: tuple[str, ...] = (),
@@ -46,7 +47,30 @@ CASES = [
     ("float noise is a tie", Requirement(capabilities=("x", "y")),
      [agent("a", {"x": 0.1, "y": 0.2}, last=5), agent("b", {"x": 0.3, "y": 0.0}, last=2)], "b"),
     ("full tie goes to the first listed", Requirement(), [agent("a", {}, last=1), agent("b", {}, last=1)], "a"),
+    ("a pin picks its agent over a better one", Requirement(capabilities=("echo",), agent_id="b"),
+     [agent("a", {"echo": 1.0}, tps=50), agent("b", {"echo": 0.1})], "b"),
+    ("a pinned agent that is full: the task waits", Requirement(agent_id="b"),
+     [agent("a", {}), agent("b", {}, slots=1, busy=1)], None),
+    ("a pinned agent that is draining or offline: the task waits", Requirement(agent_id="b"),
+     [agent("a", {}), agent("b", {}, online=False)], None),
+    ("a pinned agent without the capability: the task waits", Requirement(capabilities=("echo",), agent_id="b"),
+     [agent("a", {"echo": 1.0}), agent("b", {"shell": 1.0})], None),
+    ("a pinned agent without the model: the task waits", Requirement(model="llama3", agent_id="b"),
+     [agent("a", {}), agent("b", {}, models=("qwen",))], None),
+    ("a pin to an unknown agent: the task waits", Requirement(agent_id="zz"), [agent("a", {})], None),
 ]
+
+
+@pytest.mark.parametrize(("need", "caps", "models", "expected"), [
+    (Requirement(capabilities=("echo",)), {"echo": 0.0}, [], None),
+    (Requirement(capabilities=("echo", "gpu", "x")), {"echo": 1.0}, [], "lacks the capabilities gpu, x"),
+    (Requirement(capabilities=("gpu",)), {"echo": 1.0}, [], "lacks the capability gpu"),
+    (Requirement(model="llama3"), {}, ["qwen", "phi"], "does not offer the model llama3 (it offers qwen, phi)"),
+    (Requirement(model="llama3"), {}, [], None),  # an agent listing no models runs any
+])
+def test_unfit_says_why_an_agent_can_never_run_a_task(need: Requirement, caps: dict[str, float], models: list[str],
+                                                      expected: str | None) -> None:
+    assert unfit(caps, models, need) == expected
 
 
 @pytest.mark.parametrize(("name", "need", "agents", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -77,11 +101,20 @@ candidates = st.builds(
     st.booleans(),
 )
 requirements = st.builds(
-    lambda caps, model: Requirement(capabilities=tuple(sorted(caps)), model=model),
+    lambda caps, model, pin: Requirement(capabilities=tuple(sorted(caps)), model=model, agent_id=pin),
     st.sets(st.sampled_from(CAPS), max_size=3), st.sampled_from([None, *MODELS]),
+    st.one_of(st.none(), st.integers(0, 10**6).map(str)),
 )
 
 
 @given(requirements, st.lists(candidates, max_size=30))
 def test_choose_agrees_with_the_documented_policy(need: Requirement, agents: list[Candidate]) -> None:
     assert choose(need, agents) is reference_choose(need, agents)
+
+
+@given(requirements, st.lists(candidates, min_size=1, max_size=30), st.integers(0, 29))
+def test_a_pinned_choice_agrees_with_the_documented_policy(need: Requirement, agents: list[Candidate], k: int) -> None:
+    pinned = msgspec.structs.replace(need, agent_id=agents[k % len(agents)].id)
+    chosen = choose(pinned, agents)
+    assert chosen is reference_choose(pinned, agents)
+    assert chosen is None or chosen.id == pinned.agent_id
