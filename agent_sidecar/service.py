@@ -1,4 +1,5 @@
-"""The sidecar's lifecycle: start (connect, register, heartbeat, consume), drain on stop, deregister."""
+"""The sidecar's lifecycle: start (connect, register, heartbeat, consume, obey orders), drain on stop or on the
+coordinator's order, deregister."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import msgspec
 import psutil
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
@@ -22,11 +24,12 @@ from agent_sidecar.config import SidecarConfig, load_config
 from agent_sidecar.consumer import durable_name, ensure_dispatch_consumer
 from agent_sidecar.executors import ExecutionResult, Executor, OnChunk, build_executor
 from agent_sidecar.hardware import GpuMonitor, ResponseTimes, TokenRate, detect_hardware
-from agent_sidecar.reports import ReportPublisher, utcnow
+from agent_sidecar.reports import ReportPublisher, task_msg_id, utcnow
 from agent_sidecar.task_run import START_REPORT_DELAY_S, TaskRun
 from core.ids import uuid7
 from core.metrics import SIDECAR_EXECUTION_SECONDS, SIDECAR_TASKS_RUNNING, serve_metrics
-from core.messages import Deregistered, Dispatch, Heartbeat, Registered, TokenChunk, dispatch_decoder, dispatch_encoder
+from core.messages import (CancelTask, Deregistered, Dispatch, Failed, Heartbeat, Registered, TokenChunk, control_decoder,
+                           dispatch_decoder, dispatch_encoder)
 from core.runtime import cancel_and_wait, retrying
 from core.settings import Settings
 from core.store.connect import connect
@@ -87,6 +90,9 @@ class Sidecar:
         self._reports: ReportPublisher | None = None
         self._publisher: Publisher | None = None
         self._background: list[asyncio.Task[None]] = []
+        # The one drain (SIGTERM or the coordinator's order); later calls wait for it.
+        self._drainer: asyncio.Task[None] | None = None
+        self._drain_begun = asyncio.Event()
         self.peak_in_flight = 0
 
     @property
@@ -116,6 +122,8 @@ class Sidecar:
                                     name=f"hive-sidecar-{self.agent_id}-publisher")
         self._reports = ReportPublisher(self._publisher, self.settings, self.agent_id)
         await self._ensure_consumer()
+        # Orders (cancel, drain) are core NATS: one sent before this subscription is sent again by the coordinator.
+        await self._nc.subscribe(self.settings.control_subject(self.agent_id), cb=self._on_order)
         await self._beat()
         await self._reports.publish(self._registration(), f"{self.session_id}:registered")
         self._background = [
@@ -125,7 +133,18 @@ class Sidecar:
         ]
 
     async def drain(self, grace_s: float | None = None) -> None:
-        """Stop fetching, let in-flight tasks finish within the grace period, abort the rest, deregister."""
+        """Stop fetching, let in-flight tasks finish within the grace period, abort the rest, deregister.
+        A drain already under way (the coordinator's order, an earlier call) is waited for instead."""
+        self._begin_drain(grace_s)
+        assert self._drainer is not None
+        await self._drainer
+
+    def _begin_drain(self, grace_s: float | None = None) -> None:
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain(grace_s), name="sidecar-drain")
+            self._drain_begun.set()
+
+    async def _drain(self, grace_s: float | None) -> None:
         if self._nc is None or self._reports is None:
             return
         grace = self.config.grace_period_s if grace_s is None else grace_s
@@ -162,20 +181,56 @@ class Sidecar:
         log.info("sidecar %s deregistered", self.agent_id)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set, or the coordinator orders a drain (which then leaves the process idle until stopped:
+        restarted at once by a supervisor, it would register and take work again)."""
         await self.start()
         try:
-            await stop.wait()
+            waits = [asyncio.create_task(stop.wait()), asyncio.create_task(self._drain_begun.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                await cancel_and_wait(*waits)
         finally:
             await self.drain()
+        if not stop.is_set():
+            log.info("sidecar %s drained on the coordinator's order: it takes no work until restarted", self.agent_id)
+            await stop.wait()
 
-    def cancel_task(self, task_id: str, reason: str = "cancelled") -> bool:
-        """Abort a running task (for the coordinator's cancel requests, later); True if it was running here."""
-        found = False
-        for run, _task in self._runs.values():
-            if run.job.task_id == task_id:
-                run.abort(reason)
-                found = True
-        return found
+    async def _on_order(self, msg: Msg) -> None:
+        try:
+            order = control_decoder.decode(msg.data)
+        except msgspec.DecodeError as err:
+            log.warning("malformed order on %s dropped: %s", msg.subject, err)
+            return
+        if isinstance(order, CancelTask):
+            await self.cancel_run(order.task_id, order.attempt)
+        elif order.session_id == self.session_id:  # not a late order meant for an earlier session
+            self._begin_drain()
+
+    async def cancel_run(self, task_id: str, attempt: int) -> None:
+        """The coordinator's cancel: stop that run (its failure report is recorded as the cancel). A run not begun
+        here is reported at once and never started, should its dispatch still come."""
+        key = f"{task_id}:{attempt}"
+        running = self._runs.get(key)
+        if running is not None:
+            running[0].abort(f"stopped on agent {self.agent_id}")
+            return
+        if key in self._finished or self._reports is None:
+            return  # reported already (the coordinator is told), or shutting down
+        self._remember_finished(key)  # first: a dispatch that arrives while we report is acked, not run
+        try:
+            await self._reports.publish(
+                Failed(agent_id=self.agent_id, sent_at=utcnow(), task_id=task_id, attempt=attempt,
+                       error=f"not started on agent {self.agent_id}"),
+                task_msg_id(task_id, attempt, "failed"))
+        except Exception as err:  # noqa: BLE001 - the coordinator sends the order again
+            self._finished.pop(key, None)
+            log.warning("could not report the cancel of %s: %s", key, err)
+
+    def _remember_finished(self, key: str) -> None:
+        self._finished[key] = None
+        if len(self._finished) > FINISHED_MEMORY:
+            del self._finished[next(iter(self._finished))]
 
     def _registration(self) -> Registered:
         assert self._gpus is not None
@@ -308,9 +363,7 @@ class Sidecar:
         started = time.perf_counter()
         try:
             await run.run()
-            self._finished[run.key] = None
-            if len(self._finished) > FINISHED_MEMORY:
-                del self._finished[next(iter(self._finished))]
+            self._remember_finished(run.key)
         except asyncio.CancelledError:
             raise
         except Exception as err:

@@ -74,6 +74,27 @@ class Failed(Report, frozen=True, kw_only=True, tag="failed"):
 AnyReport = Registered | Deregistered | Started | Completed | Failed
 
 
+class Control(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    """Base of the coordinator's orders to one sidecar on core NATS `<prefix>.control.<agent_id>`. Not stored:
+    the coordinator sends each again every second or so until the log shows it was carried out."""
+
+
+class CancelTask(Control, frozen=True, kw_only=True, tag="cancel"):
+    """Stop this run of the task; the sidecar reports it as failed, which the coordinator records as cancelled."""
+
+    task_id: str
+    attempt: int
+
+
+class DrainAgent(Control, frozen=True, kw_only=True, tag="drain"):
+    """Drain, as on SIGTERM: take no new work, finish what runs within the grace period, deregister."""
+
+    session_id: str
+
+
+AnyControl = CancelTask | DrainAgent
+
+
 class GpuSample(msgspec.Struct, frozen=True, kw_only=True):
     index: int
     utilization_percent: float
@@ -114,3 +135,4 @@ token_chunk_decoder = msgspec.json.Decoder(TokenChunk)
 dispatch_decoder = msgspec.json.Decoder(Dispatch)
 report_decoder = msgspec.json.Decoder(AnyReport)
 heartbeat_decoder = msgspec.json.Decoder(Heartbeat)
+control_decoder = msgspec.json.Decoder(AnyControl)

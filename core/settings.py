@@ -80,6 +80,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def report_subject(self, agent_id: str, kind: str) -> str:
         return f"{self.prefix}.reports.{agent_id}.{kind}"
 
+    def control_subject(self, agent_id: str) -> str:
+        """Core NATS (not stored): the coordinator's cancel and drain orders to one sidecar."""
+        return f"{self.prefix}.control.{agent_id}"
+
 
 _ENV = {
     "nats_url": "HIVE_NATS_URL",

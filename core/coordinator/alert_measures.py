@@ -16,7 +16,7 @@ from typing import Any
 from core.coordinator.fleet import AgentEntry
 from core.domain.agent import AgentStatus
 from core.domain.alert_rules import AlertRule
-from core.events.task import TaskAssigned, TaskCompleted, TaskFailed
+from core.events.task import TaskAssigned, TaskCancelled, TaskCompleted, TaskFailed
 
 RESPONSES_KEPT = 100
 BUCKET_S = 5
@@ -56,6 +56,8 @@ class Observations:
             if assigned is not None:
                 self._agent(event.agent_id).responses.append((at, (at - assigned).total_seconds()))
             self._count(at, failed=isinstance(event, TaskFailed))
+        elif isinstance(event, TaskCancelled):  # no verdict on the agent, and nothing left to measure
+            self._assigned.pop(task_id, None)
 
     def _count(self, at: datetime, failed: bool) -> None:
         bucket = int(at.timestamp()) // BUCKET_S

@@ -14,7 +14,7 @@ from core.domain.agent import Agent, AgentStatus
 from core.domain.placement import Candidate, Requirement
 from core.domain.task import HOLDS_SLOT, TERMINAL, Task, TaskStatus
 from core.events.envelope import Recorded
-from core.events.task import TaskCreated
+from core.events.task import TaskCreated, TaskPinned
 
 
 class TaskEntry(msgspec.Struct, kw_only=True):
@@ -34,8 +34,13 @@ class AgentEntry(msgspec.Struct, kw_only=True):
         self.candidate.in_flight = len(self.tasks) + self.reserved
 
 
-def requirement_of(spec: TaskCreated) -> Requirement:
-    return Requirement(capabilities=tuple(sorted(set(spec.capabilities))), model=spec.model)
+def requirement_of(spec: TaskCreated, pinned: str | None = None) -> Requirement:
+    return Requirement(capabilities=tuple(sorted(set(spec.capabilities))), model=spec.model, agent_id=pinned)
+
+
+def need_of(task: Task) -> Requirement:
+    """What placing the task takes: its spec's requirement, and its pin if an admin set one."""
+    return requirement_of(task.spec, task.pinned_agent_id)
 
 
 class Fleet:
@@ -52,6 +57,8 @@ class Fleet:
         # Tasks by status, and the latest tasks to reach an end state (for the metrics; drained by them).
         self.by_status: Counter[TaskStatus] = Counter()
         self.finished: deque[Task] = deque(maxlen=10_000)
+        # Tasks with a cancel requested that have not ended yet (insertion-ordered).
+        self.cancelling: dict[str, None] = {}
 
     # -- folding -----------------------------------------------------------------------------------
 
@@ -80,9 +87,15 @@ class Fleet:
             self.by_status[task.status] += 1
             if task.status in TERMINAL:
                 self.finished.append(task)
-        if task.status is TaskStatus.QUEUED and before is not TaskStatus.QUEUED:
-            heap = self.ready.setdefault(requirement_of(task.spec), [])
+        # A pin moves a queued task to its agent's own heap (the old entry goes stale: see peek_ready).
+        if task.status is TaskStatus.QUEUED and (before is not TaskStatus.QUEUED or type(env.data) is TaskPinned):
+            heap = self.ready.setdefault(need_of(task), [])
             heapq.heappush(heap, (-task.spec.priority, rec.seq, task.id))
+        if task.cancel_requested_at is not None:
+            if task.status in TERMINAL:
+                self.cancelling.pop(task.id, None)
+            else:
+                self.cancelling[task.id] = None
         if before in HOLDS_SLOT and before_agent and (task.status not in HOLDS_SLOT or task.agent_id != before_agent):
             self._release(before_agent, task.id)
         if task.status in HOLDS_SLOT and task.agent_id and before not in HOLDS_SLOT:
@@ -145,7 +158,7 @@ class Fleet:
         while heap:
             _, _, task_id = heap[0]
             entry = self.tasks.get(task_id)
-            if entry is not None and entry.task.status is TaskStatus.QUEUED:
+            if entry is not None and entry.task.status is TaskStatus.QUEUED and entry.task.pinned_agent_id == need.agent_id:
                 return task_id
             heapq.heappop(heap)
         if heap is not None and not heap:

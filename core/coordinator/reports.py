@@ -113,4 +113,5 @@ def _is_echo(task: Task, agent_id: str, attempt: int, kind: str) -> bool:
     if task.agent_id != agent_id or task.attempt != attempt:
         return False
     status = task.status.value
-    return (kind == "started" and status in ("running", "completed", "failed")) or (kind == status)
+    return ((kind == "started" and status in ("running", "completed", "failed", "cancelled")) or (kind == status)
+            or (kind == "failed" and status == "cancelled"))  # a stopped run's failure was recorded as its cancel

@@ -1,4 +1,5 @@
-"""Moves tasks forward: pending -> queued when dependencies allow, queued -> assigned when a slot frees.
+"""Moves tasks forward: pending -> queued when dependencies allow, queued -> assigned when a slot frees;
+and carries out cancels and drains (controls.py).
 
 Each wake-up plans every decision it can from the fold (pure), then appends them all at once and
 sends the dispatches of the assignments among them, so a burst of tasks costs a few round trips.
@@ -14,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.coordinator import tracing
+from core.coordinator.controls import Controls
 from core.coordinator.decisions import Decisions
-from core.coordinator.fleet import Fleet, requirement_of
+from core.coordinator.fleet import Fleet, need_of
 from core.coordinator.writer import Plan, Writer
 from core.domain import task as task_domain
 from core.domain.placement import Candidate, Requirement, choose
@@ -33,11 +35,12 @@ MAX_IN_FLIGHT = 4096
 
 
 class Scheduler:
-    def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer,
+    def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer, controls: Controls,
                  trace: tracing.CoordinatorTracing | None = None) -> None:
         self._fleet = fleet
         self._decisions = decisions
         self._writer = writer
+        self._controls = controls
         self._trace = trace
         # Insertion-ordered (a dict, not a set): tasks are queued in the order they were created.
         self._to_check: dict[str, None] = {}
@@ -54,6 +57,13 @@ class Scheduler:
                 self._to_check[envelope.aggregate_id] = None
             elif entry is not None and task_domain.is_terminal(entry.task):
                 self._to_check.update(dict.fromkeys(sorted(self._fleet.dependents.get(envelope.aggregate_id, ()))))
+            elif entry is not None and entry.task.cancel_requested_at is not None:
+                self._controls.cancel(envelope.aggregate_id)
+        elif envelope.aggregate == "agent":
+            self._controls.agent_changed(envelope.aggregate_id)
+        self._wake.set()
+
+    def poke(self) -> None:
         self._wake.set()
 
     def take_over(self) -> None:
@@ -68,6 +78,7 @@ class Scheduler:
                 resend.append((task.agent_id, dispatch_of(task)))
         if resend:
             self._spawn(self._writer.dispatch_many(resend), 0)
+        self._controls.sweep()  # cancels, drains and hand-backs the last leader left unfinished
         self._wake.set()
 
     async def run(self) -> None:
@@ -78,10 +89,14 @@ class Scheduler:
             plans: list[Plan] = []
             assignments: dict[str, str] = {}
             candidates = self._fleet.candidates()
+            # First: a task being cancelled must not be queued or placed by the steps after.
+            orders = self._controls.plan(plans, self._decide)
             self._advance_pending(plans, assignments, candidates)
             self._place(plans, assignments, candidates)
             if plans:
                 self._spawn(self._execute(plans, assignments, planned_ns), len(plans))
+            if orders:
+                self._spawn(self._controls.send(orders), 0)
 
     def _room(self, plans: list[Plan]) -> bool:
         return self._in_flight + len(plans) < MAX_IN_FLIGHT
@@ -95,13 +110,14 @@ class Scheduler:
                 self._to_check = dict.fromkeys(checks[n:]) | self._to_check
                 return
             entry = self._fleet.tasks.get(task_id)
-            if entry is None or entry.task.status is not TaskStatus.PENDING or self._decisions.is_open(task_id):
+            if (entry is None or entry.task.status is not TaskStatus.PENDING or self._decisions.is_open(task_id)
+                    or entry.task.cancel_requested_at is not None):
                 continue
             ready, failed_dep = self._fleet.pending_ready(task_id)
             if ready:
                 events: list[TaskEvent] = task_domain.queue(entry.task)
                 queued = task_domain.after(entry.task, events, now)
-                need = requirement_of(queued.spec)
+                need = need_of(queued)
                 # Straight to an agent only when nothing is waiting ahead of it for the same kind of slot.
                 agent = None if self._fleet.ready.get(need) else self._choose(need, candidates)
                 if agent is not None:
@@ -125,15 +141,18 @@ class Scheduler:
                     break
                 self._fleet.pop_ready(need)
                 entry = self._fleet.tasks[task_id]
-                if self._decisions.is_open(task_id) or task_id in assignments:
+                if (self._decisions.is_open(task_id) or task_id in assignments
+                        or entry.task.cancel_requested_at is not None):
                     continue
                 assignments[task_id] = self._reserve(agent)
                 plans.append(self._plan(task_id, task_domain.assign(entry.task, agent.id), entry.last_seq,
                                         agent.id))
 
-    @staticmethod
-    def _choose(need: Requirement, candidates: list[Candidate]) -> Candidate | None:
+    def _choose(self, need: Requirement, candidates: list[Candidate]) -> Candidate | None:
         started = time.perf_counter()
+        if need.agent_id is not None:  # pinned: its agent is the only candidate
+            pinned = self._fleet.agents.get(need.agent_id)
+            candidates = [pinned.candidate] if pinned is not None else []
         agent = choose(need, candidates)
         PLACEMENT_SECONDS.observe(time.perf_counter() - started)
         return agent
@@ -148,15 +167,18 @@ class Scheduler:
         release = None if agent_id is None else (lambda: self._fleet.reserve(agent_id, -1))
         return Plan(task_id, events, expected_seq, correlation_id=task_id, on_settled=release)
 
+    def _decide(self, task_id: str, events: list[TaskEvent], expected_seq: int) -> Plan:
+        return self._plan(task_id, events, expected_seq, None)
+
     async def _execute(self, plans: list[Plan], assignments: dict[str, str], planned_ns: int = 0) -> None:
         stored = await self._writer.decide_many(plans)
         jobs: list[tuple[str, Dispatch]] = []
         for plan, ok in zip(plans, stored, strict=True):
+            if not ok:
+                self._retry(plan.aggregate_id)
+                continue
             agent_id = assignments.get(plan.aggregate_id)
             if agent_id is None:
-                continue
-            if not ok:
-                self._requeue(plan.aggregate_id)
                 continue
             # The dispatch is built from the plan, not the fold: its events may not be folded back yet.
             entry = self._fleet.tasks[plan.aggregate_id]
@@ -171,13 +193,21 @@ class Scheduler:
         elif jobs:
             await self._writer.dispatch_many(jobs)
 
-    def _requeue(self, task_id: str) -> None:
+    def _retry(self, task_id: str) -> None:
+        """A decision lost a race: decide again (from the fold, which will soon show what won)."""
         entry = self._fleet.tasks.get(task_id)
-        if entry is not None and entry.task.status is TaskStatus.QUEUED:
-            heap = self._fleet.ready.setdefault(requirement_of(entry.task.spec), [])
-            heapq.heappush(heap, (-entry.task.spec.priority, entry.last_seq, task_id))
-        elif entry is not None and entry.task.status is TaskStatus.PENDING:
+        if entry is None:
+            return
+        task = entry.task
+        if task.cancel_requested_at is not None:
+            self._controls.cancel(task_id)
+        elif task.status is TaskStatus.QUEUED:
+            heap = self._fleet.ready.setdefault(need_of(task), [])
+            heapq.heappush(heap, (-task.spec.priority, entry.last_seq, task_id))
+        elif task.status is TaskStatus.PENDING:
             self._to_check[task_id] = None
+        elif task.status is TaskStatus.ASSIGNED and task.agent_id:
+            self._controls.agent_changed(task.agent_id)  # a hand-back to decide again, if its agent left
         self._wake.set()
 
     def _spawn(self, coro: Any, weight: int) -> None:

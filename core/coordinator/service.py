@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 
 from core.coordinator.alerts import AlertMonitor
 from core.coordinator.consumers import DURABLE, ensure_reports_consumer
+from core.coordinator.controls import Controls
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
 from core.coordinator.fleet_metrics import FleetMetrics
@@ -52,7 +53,8 @@ class Coordinator:
         self.decisions = Decisions()
         self.publisher = Publisher(nc, configured_url=settings.nats_url, name="hive-coordinator-publisher")
         self.writer = Writer(EventStore(nc, js, settings, self.publisher), self.publisher, settings, self.decisions)
-        self.scheduler = Scheduler(self.fleet, self.decisions, self.writer, self.trace)
+        self.controls = Controls(self.fleet, self.decisions, nc, settings)
+        self.scheduler = Scheduler(self.fleet, self.decisions, self.writer, self.controls, self.trace)
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
         self.caught_up = asyncio.Event()
         self.metrics = FleetMetrics()
@@ -72,6 +74,7 @@ class Coordinator:
         self._tasks += [
             asyncio.create_task(self._refresh_metrics(), name="metrics"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self.controls.run(self.scheduler.poke), name="controls"),
             asyncio.create_task(self._consume_reports(), name="reports"),
             asyncio.create_task(self._watch_heartbeats(), name="heartbeats"),
             asyncio.create_task(self.alerts.run(), name="alerts"),

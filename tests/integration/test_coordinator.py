@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import pytest
@@ -12,9 +13,10 @@ from nats.js.api import ConsumerConfig
 
 from core.coordinator.service import Coordinator
 from core.events import new_envelope
-from core.events.task import TaskCreated, TaskResult
+from core.events.task import TaskCancelRequested, TaskCreated, TaskResult
 from core.ids import uuid7
-from core.messages import Completed, Dispatch, Failed, Registered, Started
+from core.messages import (CancelTask, Completed, Deregistered, Dispatch, DrainAgent, Failed, Registered, Started,
+                           control_decoder)
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
@@ -171,3 +173,44 @@ async def _eq(coro: object, want: list[str]) -> bool:
 
 async def _contains(coro: object, item: str) -> bool:
     return item in await coro  # type: ignore[misc]
+
+
+async def test_a_cancel_is_ordered_until_the_agent_reports_and_ends_cancelled(settings: Settings,
+                                                                              coordinator: Coordinator) -> None:
+    async with Harness(settings) as h:
+        orders: asyncio.Queue[CancelTask | DrainAgent] = asyncio.Queue()
+
+        async def on_order(msg: Any) -> None:
+            await orders.put(control_decoder.decode(msg.data))
+
+        await h.nc.subscribe(settings.control_subject("gpu-f"), cb=on_order)
+        await h.register("gpu-f", {"echo": 1.0})
+        task_id = await h.create_task(capabilities=["echo"])
+        await anext(h.dispatches("gpu-f"))
+        history = await h.store.load("task", task_id)
+        await h.store.append([new_envelope(TaskCancelRequested(), event_id=uuid7(), aggregate_id=task_id,
+                                           occurred_at=datetime.now(UTC), actor="tester")], history[-1].seq)
+        # Core NATS may lose one: the order comes again until the log shows the task ended.
+        for _ in range(2):
+            assert await asyncio.wait_for(orders.get(), 30) == CancelTask(task_id=task_id, attempt=1)
+        await h.report(Failed(agent_id="gpu-f", sent_at=datetime.now(UTC), task_id=task_id, attempt=1,
+                              error="stopped on agent gpu-f", retryable=True))
+        await wait_until(lambda: _contains(h.types(task_id), "task.cancelled.v1"), what="cancelled")
+        assert "task.failed.v1" not in await h.types(task_id)
+        assert coordinator.fleet.agents["gpu-f"].candidate.in_flight == 0
+
+
+async def test_work_an_agent_never_started_is_handed_back_when_it_deregisters(settings: Settings,
+                                                                             coordinator: Coordinator) -> None:
+    async with Harness(settings) as h:
+        session = uuid7()
+        await h.report(Registered(agent_id="gpu-g", sent_at=datetime.now(UTC), name="g", session_id=session,
+                                  capabilities={"echo": 1.0}, max_concurrency=1))
+        task_id = await h.create_task(capabilities=["echo"])
+        await wait_until(lambda: _contains(h.types(task_id), "task.assigned.v1"), what="assigned to gpu-g")
+        await h.report(Deregistered(agent_id="gpu-g", sent_at=datetime.now(UTC), session_id=session))
+        await h.register("gpu-h", {"echo": 1.0})
+        job = await anext(h.dispatches("gpu-h"))
+        assert (job.task_id, job.attempt) == (task_id, 2)
+        assert await h.types(task_id) == ["task.created.v1", "task.queued.v1", "task.assigned.v1", "task.queued.v1",
+                                          "task.assigned.v1"]
