@@ -10,14 +10,17 @@ from typing import Any
 import msgspec
 
 from core.domain.task import TaskStatus
-from core.events.agent import AgentDeregistered, AgentRegistered
+from core.events.agent import AgentDeregistered, AgentDrainRequested, AgentRegistered
 from core.events.codec import DECODERS
 from core.events.system import AlertRaised, AlertResolved
 from core.events.task import (
     TaskAssigned,
+    TaskCancelled,
+    TaskCancelRequested,
     TaskCompleted,
     TaskCreated,
     TaskFailed,
+    TaskPinned,
     TaskQueued,
     TaskReportRejected,
     TaskResult,
@@ -29,15 +32,18 @@ _json = msgspec.json.Encoder()
 # Plain strings: an enum's .value is a property lookup, paid per event.
 _PENDING, _QUEUED, _ASSIGNED = TaskStatus.PENDING.value, TaskStatus.QUEUED.value, TaskStatus.ASSIGNED.value
 _RUNNING, _COMPLETED, _FAILED = TaskStatus.RUNNING.value, TaskStatus.COMPLETED.value, TaskStatus.FAILED.value
+_CANCELLED = TaskStatus.CANCELLED.value
 
 
 class TaskChange:
     """A task row touched by the batch. `spec` set: the row was created in this batch (insert it whole);
-    otherwise a patch where None means "unchanged" and the *_set flags allow writing NULL."""
+    otherwise a patch where None means "unchanged" and the *_set flags allow writing NULL. The pin and the
+    cancel request (rare) are written by a statement of their own, for the rows in BatchChanges.marked."""
 
     __slots__ = (
         "id", "spec", "created_by", "created_at", "status", "attempt", "agent_id", "agent_set", "result",
         "error", "error_set", "updated_at", "queued_at", "assigned_at", "started_at", "finished_at", "last_seq",
+        "pinned_agent_id", "cancel_requested_at",
     )
 
     def __init__(self, id: str, seq: int, at: datetime) -> None:
@@ -58,6 +64,8 @@ class TaskChange:
         self.started_at: datetime | None = None
         self.finished_at: datetime | None = None
         self.last_seq = seq
+        self.pinned_agent_id: str | None = None
+        self.cancel_requested_at: datetime | None = None
 
 
 class AgentChange:
@@ -95,6 +103,8 @@ class BatchChanges:
         self.tasks: dict[str, TaskChange] = {}
         self.agents: dict[str, AgentChange] = {}
         self.alerts: dict[str, AlertChange] = {}
+        # Ids of task rows with a pin or a cancel request to write (kept apart: the usual batch has none).
+        self.marked: dict[str, None] = {}
         self.skipped = 0
         self.events = 0
         self.last_seq = 0
@@ -163,6 +173,26 @@ def _task_failed(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row.result = _json.encode(TaskResult(output=e.output, exit_code=e.exit_code)).decode()
 
 
+def _task_cancel_requested(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.cancel_requested_at = env.occurred_at
+    ch.marked[row.id] = None
+
+
+def _task_cancelled(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.finished_at = _CANCELLED, env.occurred_at
+    row.error, row.error_set = e.reason, True
+    if e.agent_id is not None:  # it ran: what it printed before it was stopped
+        row.result = _json.encode(TaskResult(output=e.output, exit_code=e.exit_code)).decode()
+
+
+def _task_pinned(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.pinned_agent_id = e.agent_id
+    ch.marked[row.id] = None
+
+
 def _task_touched(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     _task_row(ch, seq, env)
 
@@ -171,6 +201,15 @@ def _agent_registered(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row = AgentChange(env.aggregate_id, seq, env.occurred_at)
     row.registered, row.status = e, "online"
     ch.agents[env.aggregate_id] = row
+
+
+def _agent_drain_requested(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = ch.agents.get(env.aggregate_id)
+    if row is None:
+        row = ch.agents[env.aggregate_id] = AgentChange(env.aggregate_id, seq, env.occurred_at)
+    elif row.status != "online" or (row.registered is not None and row.registered.session_id != e.session_id):
+        return  # as the fold: only an online agent's session that it names (the gateway appends it so)
+    row.status, row.updated_at, row.last_seq = "draining", env.occurred_at, seq
 
 
 def _agent_deregistered(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
@@ -201,8 +240,12 @@ HANDLERS: dict[str, Handler] = {
     TaskCompleted.TYPE: _task_completed,
     TaskFailed.TYPE: _task_failed,
     TaskReportRejected.TYPE: _task_touched,
+    TaskCancelRequested.TYPE: _task_cancel_requested,
+    TaskCancelled.TYPE: _task_cancelled,
+    TaskPinned.TYPE: _task_pinned,
     AgentRegistered.TYPE: _agent_registered,
     AgentDeregistered.TYPE: _agent_deregistered,
+    AgentDrainRequested.TYPE: _agent_drain_requested,
     AlertRaised.TYPE: _alert_raised,
     AlertResolved.TYPE: _alert_resolved,
 }

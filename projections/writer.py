@@ -73,6 +73,16 @@ FROM unnest($1::text[], $2::text[], $3::int[], $4::bool[], $5::text[], $6::jsonb
 WHERE t.id = u.id AND t.last_seq < u.last_seq
 """
 
+# Pins and cancel requests, after the rows' other changes: `<=` since the batch has just set last_seq, and a
+# replay of older history (a row already further on) changes nothing.
+MARK_TASKS = """
+UPDATE tasks AS t SET
+    pinned_agent_id = COALESCE(u.pinned_agent_id, t.pinned_agent_id),
+    cancel_requested_at = COALESCE(u.cancel_requested_at, t.cancel_requested_at)
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[]) AS u(id, pinned_agent_id, cancel_requested_at, last_seq)
+WHERE t.id = u.id AND t.last_seq <= u.last_seq
+"""
+
 # A live batch usually holds both new tasks and patches of older ones: one statement, one round trip.
 # The two parts touch different rows (a task created in this batch is folded into its new row).
 UPSERT_AND_PATCH_TASKS = (
@@ -184,6 +194,10 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
         await conn.execute(INSERT_TASKS, *_insert_args(new))
     elif patches:
         await conn.execute(UPDATE_TASKS, *_update_args(patches))
+    if changes.marked:
+        marked = [changes.tasks[task_id] for task_id in changes.marked]
+        await conn.execute(MARK_TASKS, [r.id for r in marked], [r.pinned_agent_id for r in marked],
+                           [r.cancel_requested_at for r in marked], [r.last_seq for r in marked])
     upserts, updates = [], []
     for a in changes.agents.values():
         e = a.registered

@@ -7,9 +7,19 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from core.events import encode_envelope, new_envelope
-from core.events.agent import AgentDeregistered, AgentRegistered
+from core.events.agent import AgentDeregistered, AgentDrainRequested, AgentRegistered
 from core.events.envelope import EventData
-from core.events.task import TaskAssigned, TaskCompleted, TaskCreated, TaskQueued, TaskResult, TaskStarted
+from core.events.task import (
+    TaskAssigned,
+    TaskCancelled,
+    TaskCancelRequested,
+    TaskCompleted,
+    TaskCreated,
+    TaskPinned,
+    TaskQueued,
+    TaskResult,
+    TaskStarted,
+)
 from core.store.reader import stream_seqs
 from projections.rows import fold_batch
 
@@ -64,3 +74,36 @@ def test_unknown_and_corrupt_events_are_skipped() -> None:
 def test_stream_seqs_from_both_ack_subject_forms() -> None:
     assert stream_seqs(b"$JS.ACK.S.C.1.42.7.1700000000.0") == (42, 7)
     assert stream_seqs(b"$JS.ACK.dom.acc.S.C.1.42.7.1700000000.0.tok") == (42, 7)
+
+
+def test_cancel_request_cancel_and_pin_fold_to_the_row_and_mark_it() -> None:
+    ch = fold_batch([
+        raw(1, "t1", TaskCreated(title="x")),
+        raw(2, "t1", TaskPinned(agent_id="gpu-b")),
+        raw(3, "t1", TaskQueued(attempt=1)),
+        raw(4, "t1", TaskCancelRequested()),
+        raw(5, "t1", TaskCancelled(attempt=1, reason="cancelled on request before it ran")),
+        raw(6, "t2", TaskCancelled(attempt=1, agent_id="a", reason="stopped", output="half", exit_code=-15)),
+    ])
+    row = ch.tasks["t1"]
+    assert (row.status, row.error, row.pinned_agent_id, row.last_seq) == (
+        "cancelled", "cancelled on request before it ran", "gpu-b", 5)
+    assert row.cancel_requested_at == T0 + timedelta(seconds=4) and row.finished_at == T0 + timedelta(seconds=5)
+    assert row.result is None  # it never ran
+    assert list(ch.marked) == ["t1"]
+    ran = ch.tasks["t2"]
+    assert msgspec.json.decode(ran.result or "") == {"output": "half", "exit_code": -15, "metrics": {}}
+
+
+def test_drain_shows_the_agent_draining_until_it_deregisters() -> None:
+    ch = fold_batch([
+        raw(1, "a1", AgentRegistered(name="n", session_id="s", capabilities={})),
+        raw(2, "a1", AgentDrainRequested(session_id="s")),
+    ])
+    assert ch.agents["a1"].status == "draining" and ch.agents["a1"].last_seq == 2
+    ch = fold_batch([raw(3, "a1", AgentDrainRequested(session_id="s")), raw(4, "a1", AgentDeregistered(session_id="s"))])
+    assert (ch.agents["a1"].status, ch.agents["a1"].registered) == ("offline", None)
+    # A drain meant for an earlier session does not touch the one registered since.
+    ch = fold_batch([raw(5, "a1", AgentRegistered(name="n", session_id="s2", capabilities={})),
+                     raw(6, "a1", AgentDrainRequested(session_id="s"))])
+    assert ch.agents["a1"].status == "online"
