@@ -68,7 +68,8 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
         security=[{BEARER: []}],
         route_handlers=[
             tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, tasks.task_events,
-            agents.list_agents, agents.get_agent, alerts.list_alerts,
+            tasks.cancel_task, tasks.assign_task,
+            agents.list_agents, agents.get_agent, agents.drain_agent, alerts.list_alerts,
             status.cluster, status.agents, status.performance,
         ],
         middleware=[

@@ -9,7 +9,10 @@ from enum import StrEnum
 class Permission(StrEnum):
     TASKS_VIEW = "tasks.view"
     TASKS_CREATE = "tasks.create"
+    TASKS_CANCEL = "tasks.cancel"
+    TASKS_ASSIGN = "tasks.assign"
     AGENTS_VIEW = "agents.view"
+    AGENTS_DRAIN = "agents.drain"
     WORKFLOWS_VIEW = "workflows.view"
     EXECUTIONS_VIEW = "executions.view"
     STATUS_VIEW = "status.view"
@@ -19,8 +22,9 @@ class Permission(StrEnum):
 # A grant is a permission name or `<resource>.*`; "*" grants everything.
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"*"}),
-    "developer": frozenset({"workflows.*", "executions.*", "tasks.view", "tasks.create", "agents.view",
-                            "status.view"}),
+    # Developers create tasks, so they may cancel them; pinning a task and draining an agent are admins'.
+    "developer": frozenset({"workflows.*", "executions.*", "tasks.view", "tasks.create", "tasks.cancel",
+                            "agents.view", "status.view"}),
     "viewer": frozenset({"tasks.view", "agents.view", "workflows.view", "executions.view", "status.view",
                          "alerts.view"}),
     # Sidecars talk to NATS on their own subjects, never to the HTTP API.

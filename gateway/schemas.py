@@ -54,6 +54,16 @@ class CreateTaskBatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     tasks: Annotated[list[CreateTask], msgspec.Meta(min_length=1, max_length=BATCH_MAX_ITEMS)]
 
 
+AgentId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$", description="an agent id",
+                                       examples=["gpu-01"])]
+
+
+class AssignTask(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """PUT /api/tasks/{id}/assign: the only agent the task may run on."""
+
+    agent_id: AgentId
+
+
 class TaskView(msgspec.Struct, kw_only=True):
     """A task as the API shows it; `seq` is the stream sequence of the latest event it reflects."""
 
@@ -81,6 +91,9 @@ class TaskView(msgspec.Struct, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     seq: int
+    # The agent an admin pinned the task to, and when a cancel was requested (it ends `cancelled` soon after).
+    pinned_agent_id: str | None = None
+    cancel_requested_at: datetime | None = None
 
 
 class TaskBatch(msgspec.Struct, kw_only=True):

@@ -43,4 +43,6 @@ def view_from_history(history: list[Recorded[Any]]) -> TaskView | None:
         started_at=task.started_at,
         finished_at=task.finished_at,
         seq=history[-1].seq,
+        pinned_agent_id=task.pinned_agent_id,
+        cancel_requested_at=task.cancel_requested_at,
     )

@@ -1,19 +1,21 @@
-"""/api/agents: the fleet as the agents read model shows it."""
+"""/api/agents: the fleet as the agents read model shows it; draining one (an event)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get, post
 from litestar.params import FromPath, Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED
 
-from gateway import readmodel
-from gateway.auth import needs
+from gateway import commands, readmodel
+from gateway.auth import needs, principal_of
 from gateway.cursor import IdCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound
 from gateway.openapi import Cursor, Limit, MinSeq, problems
 from gateway.permissions import Permission
 from gateway.query import DEFAULT_LIMIT
+from gateway.request_id import request_id_of
 from gateway.schemas import AgentPage, AgentView
 from gateway.services import ServicesDep
 
@@ -40,3 +42,12 @@ async def get_agent(agent_id: FromPath[str], services: ServicesDep, min_seq: Min
     if view is None:
         raise NotFound(f"no agent with id {agent_id!r}")
     return view
+
+
+@post("/agents/{agent_id:str}/drain", opt=needs(Permission.AGENTS_DRAIN), status_code=HTTP_202_ACCEPTED,
+      responses=problems(404, 409))
+async def drain_agent(request: Request[Any, Any, Any], agent_id: FromPath[str], services: ServicesDep) -> AgentView:
+    """Drain an agent, as SIGTERM on its sidecar would: 202 with the agent, now `draining`, and the request's `seq`.
+    It gets no new work, finishes what it runs (within its grace period), hands back the rest and deregisters
+    (`offline`). 409 when it is offline already."""
+    return await commands.drain_agent(services, principal_of(request), agent_id, request_id_of(request))

@@ -1,16 +1,16 @@
-"""/api/tasks: create a task (an event), read tasks (the read model, the event log while it catches up)."""
+"""/api/tasks: create, cancel and pin tasks (events), read tasks (the read model, the event log while it catches up)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from litestar import Request, Response, get, post
-from litestar.params import FromPath, FromQuery
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar import Request, Response, delete, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from core.domain.task import TaskStatus
-from gateway import readmodel
+from gateway import commands, readmodel
 from gateway.auth import needs, principal_of
 from gateway.create_batch import create_batch
 from gateway.create_task import create_task
@@ -22,7 +22,7 @@ from gateway.projected_task import ProjectedTaskMiddleware
 from gateway.openapi import CreateTaskBatchOperation, CreateTaskOperation, Cursor, Limit, MinSeq, problems
 from gateway.query import DEFAULT_LIMIT
 from gateway.request_id import request_id_of
-from gateway.schemas import BATCH_MAX_BODY_BYTES, UUID_PATTERN, TaskBatch, TaskPage, TaskView
+from gateway.schemas import BATCH_MAX_BODY_BYTES, UUID_PATTERN, AssignTask, TaskBatch, TaskPage, TaskView
 from gateway.services import ServicesDep
 from gateway.submit_task import SubmitTaskMiddleware, created_headers
 from gateway.task_views import view_from_history
@@ -86,9 +86,7 @@ async def list_tasks(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor
 @get("/tasks/{task_id:str}", opt=needs(Permission.TASKS_VIEW), middleware=[ProjectedTaskMiddleware],
      responses=problems(404))
 async def get_task(task_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None) -> TaskView:
-    # Ids name NATS subjects, so only a well-formed one may reach the event store.
-    if not _UUID.match(task_id):
-        raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
+    _check_task_id(task_id)
     view = await services.tasks.get(task_id)
     if view is None:
         # Just created and not projected yet: the event log is the truth, so a caller reads its own write.
@@ -112,3 +110,29 @@ async def task_events(task_id: FromPath[str], services: ServicesDep, limit: Limi
     items = [event_view(rec) for rec in rest[:limit]]
     more = len(rest) > limit
     return EventPage(items=items, next_cursor=encode_cursor(SeqCursor(items[-1].seq)) if more else None)
+
+
+def _check_task_id(task_id: str) -> None:
+    # Ids name NATS subjects, so only a well-formed one may reach the event store.
+    if not _UUID.match(task_id):
+        raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
+
+
+@delete("/tasks/{task_id:str}", opt=needs(Permission.TASKS_CANCEL), status_code=HTTP_202_ACCEPTED,
+        responses=problems(404, 409))
+async def cancel_task(request: Request[Any, Any, Any], task_id: FromPath[str], services: ServicesDep) -> TaskView:
+    """Cancel a task: 202 with the task and the `seq` of the request. A pending or queued task is cancelled at
+    once; a running one is stopped on its agent, then ends `cancelled`. A task that already ended is a 409."""
+    _check_task_id(task_id)
+    return await commands.cancel_task(services, principal_of(request), task_id, request_id_of(request))
+
+
+@put("/tasks/{task_id:str}/assign", opt=needs(Permission.TASKS_ASSIGN), status_code=HTTP_202_ACCEPTED,
+     responses=problems(404, 409))
+async def assign_task(request: Request[Any, Any, Any], task_id: FromPath[str], data: JSONBody[AssignTask],
+                      services: ServicesDep) -> TaskView:
+    """Pin a pending or queued task to one agent: it runs there only, waiting in the queue for a free slot.
+    409 when the task is already placed or ended, or the agent is unknown, offline, draining, or lacks a
+    capability or the model the task needs."""
+    _check_task_id(task_id)
+    return await commands.pin_task(services, principal_of(request), task_id, data.agent_id, request_id_of(request))
