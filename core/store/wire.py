@@ -167,7 +167,8 @@ def server_of(nc: _Connected, configured_url: str | None) -> tuple[ParseResult, 
     The server nc is connected to; a server nats-py found through the cluster comes without the
     configured URL's credentials, so those are lent. With nc between servers, the configured URL."""
     url = nc.connected_url
-    configured = urlparse(configured_url) if configured_url else None
+    # HIVE_NATS_URL may list several servers (core/store/connect.py): the first carries the credentials.
+    configured = urlparse(configured_url.split(",")[0].strip()) if configured_url else None
     if url is None:
         if configured is None:
             raise WireError("not connected to NATS")
