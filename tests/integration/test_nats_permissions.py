@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import nats
@@ -121,8 +122,9 @@ async def test_an_agent_takes_its_own_dispatches_and_sends_its_own_reports_and_h
         assert ack.stream == "HIVE_REPORTS"
         publisher = Publisher(agent.nc, configured_url=settings.nats_url)  # the sidecar's own report path
         try:
-            ack = await publisher.publish(settings.report_subject("gpu-a", "progress"), b"half", {"Nats-Msg-Id": "p1"})
-            assert ack.stream == "HIVE_REPORTS"
+            wire_ack = await publisher.publish(settings.report_subject("gpu-a", "progress"), b"half",
+                                               {"Nats-Msg-Id": "p1"})
+            assert wire_ack.stream == "HIVE_REPORTS"
         finally:
             await publisher.close()
         kv = await agent.js.key_value(settings.heartbeat_bucket)
@@ -238,7 +240,7 @@ async def test_sidecar_and_coordinator_run_a_task_under_their_own_users(server: 
             TaskCreated(title="echo", prompt="hello under permissions", capabilities=["echo"]),
             event_id=uuid7(), aggregate_id=task_id, occurred_at=datetime.now(UTC), actor="test")], 0)
 
-        async def completed() -> object:
+        async def completed() -> Any:
             history = await store.load("task", task_id)
             return next((r.envelope for r in history if r.envelope.type == "task.completed.v1"), None)
 
