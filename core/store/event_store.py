@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
+import nats.errors
 import orjson
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
@@ -19,7 +20,11 @@ from core.metrics import EVENTS_APPENDED
 from core.settings import Settings
 from core.store.publisher import Publisher, header_block
 
-WRONG_LAST_SEQUENCE = 10071
+# A publish's expected last subject sequence did not hold: 10071 on one replica; a replicated stream answers
+# 10164 (no sequence) when another publish to the subject is still being replicated.
+WRONG_LAST_SEQUENCE = (10071, 10164)
+# A replicated stream's answer to a publish whose Nats-Msg-Id is still being replicated (a retry of ours).
+DUPLICATE_IN_PROCESS = 10158
 LOAD_BATCH = 512
 
 
@@ -84,7 +89,11 @@ class EventStore:
         try:
             return int((await future).seq)
         except APIError as err:
-            if err.err_code != WRONG_LAST_SEQUENCE:
+            if err.err_code == DUPLICATE_IN_PROCESS:
+                # Stored or not, we cannot tell yet: a timeout, which callers retry with the same event id,
+                # and that retry gets the first try's ack once it is through.
+                raise nats.errors.TimeoutError() from err
+            if err.err_code not in WRONG_LAST_SEQUENCE:
                 raise
             # JetStream checks the expected sequence before de-duplicating, so a retry whose first try was
             # stored (its ack lost) lands here: find our own event in the history.

@@ -4,10 +4,16 @@ replicas; killing a node with -9 (the event stream's leader) loses no acknowledg
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 
 import msgspec
+import nats.errors
 from nats.js import JetStreamContext
 
+from core.errors import ConcurrencyError
+from core.events import new_envelope
+from core.events.task import TaskCreated
+from core.ids import uuid7
 from core.settings import Settings, load_settings
 from core.store.connect import connect, credentials, server_urls
 from core.store.event_store import EventStore
@@ -91,6 +97,33 @@ async def test_killing_a_node_loses_no_acknowledged_event_and_appends_go_on() ->
             assert not await all_readable(js, settings, appender.acked)
             state = (await js.stream_info(settings.events_stream)).state
             assert state.messages >= len(appender.acked)
+        finally:
+            await nc.close()
+
+
+async def test_races_and_retries_on_a_replicated_stream_read_as_on_one_node() -> None:
+    """A replicated stream words two outcomes differently from one node: a lost race (another append to the
+    subject still being replicated) is 10164, not 10071, and our own event's retry while its first try is
+    being replicated is 10158, not a duplicate ack. EventStore makes them a ConcurrencyError (decide again)
+    and a timeout (retry with the same id), as on one node."""
+    with infra_nats(CLUSTER) as cluster:
+        settings = cluster_settings(cluster)
+        nc, js = await connect(settings, "cluster-race-test", ensure=False)
+        try:
+            await wait_until(lambda: streams_ready(js, settings), timeout=60, what="R3 streams created")
+            store = EventStore(nc, js, settings)
+            task_id, now = uuid7(), datetime.now(UTC)
+            ours, theirs = (new_envelope(TaskCreated(title=title), event_id=uuid7(), aggregate_id=task_id,
+                                         occurred_at=now, actor="test") for title in ("ours", "theirs"))
+            first, second = await store.append_many([([ours], 0), ([theirs], 0)])  # pipelined: a race
+            assert first == 1 and isinstance(second, ConcurrencyError), second
+
+            again = new_envelope(TaskCreated(title="again"), event_id=uuid7(), aggregate_id=uuid7(),
+                                 occurred_at=now, actor="test")
+            stored, retry = await store.append_many([([again], 0), ([again], 0)])  # a retry on the first's heels
+            assert isinstance(stored, int)
+            assert isinstance(retry, int) or isinstance(retry, nats.errors.TimeoutError), retry
+            assert await store.append([again], 0) == stored  # the retry, once the first is through
         finally:
             await nc.close()
 
