@@ -29,12 +29,14 @@ USERS = {"coordinator": "coordinator", "projections": "projections", "gateway": 
 
 
 class UsersStack(ProcessStack):
-    """ProcessStack whose every process gets its own user's URL (and an agent its inbox prefix)."""
+    """ProcessStack whose every process gets its own user's URL (and an agent its inbox prefix); on a
+    cluster, the URLs of every node and 3 replicas."""
 
     def __init__(self, settings: Settings, home: Path, server: InfraNats) -> None:
         super().__init__(settings, home)
         self.server = server
         self._user = ""
+        self.restarts: list[str] = []  # why a process was started again (see test_cluster_e2e.agents_online)
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         self._user = USERS[name]
@@ -42,7 +44,10 @@ class UsersStack(ProcessStack):
 
     def env(self) -> dict[str, str]:
         env = super().env()
-        env["HIVE_NATS_URL"] = self.server.url(self._user)
+        nodes = range(len(self.server.servers))
+        env["HIVE_NATS_URL"] = ",".join(self.server.url(self._user, node) for node in nodes)
+        if len(nodes) > 1:
+            env["HIVE_STREAM_REPLICAS"] = str(len(nodes))
         if self._user.startswith("gpu-"):
             env["HIVE_NATS_INBOX_PREFIX"] = f"_INBOX_{self._user}"
         return env
