@@ -109,6 +109,15 @@ class Unavailable(ApiError):
     status, slug = 503, "unavailable"
 
 
+def status_of(exc: BaseException) -> int:
+    """The HTTP status an exception will be answered with (500 for anything not an HTTP error)."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return 500
+
+
 def invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", errors=[FieldError(field, message)])
 
@@ -204,4 +213,5 @@ __all__ = [
     "invalid",
     "problem_of",
     "problem_response",
+    "status_of",
 ]

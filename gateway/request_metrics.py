@@ -5,22 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.metrics import API_ERRORS, API_REQUEST_SECONDS
-from gateway.errors import ApiError
+from gateway.errors import status_of
 
-
+# One histogram child per (method, route, status), looked up once: they are few.
 _children: dict[tuple[str, str, int], Any] = {}
-
-
-def _status_of(exc: BaseException) -> int:
-    if isinstance(exc, ApiError):
-        return exc.status
-    if isinstance(exc, HTTPException):
-        return exc.status_code
-    return 500
 
 
 class RequestMetricsMiddleware:
@@ -48,7 +39,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_status)
         except BaseException as exc:
             # Errors raised by middleware (401, 403, 429) are answered outside this one.
-            status = _status_of(exc)
+            status = status_of(exc)
             raise
         finally:
             route = scope.get("path_template", "unmatched")

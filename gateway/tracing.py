@@ -7,12 +7,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from core.tracing import REQUEST_TRACEPARENT, Tracing, activate, deactivate, traceparent
+from gateway.errors import status_of
 from gateway.raw_http import header
-
-
-def _status_of(exc: BaseException) -> int:
-    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
-    return status if isinstance(status, int) else 500
 
 
 class TracingMiddleware:
@@ -45,7 +41,7 @@ class TracingMiddleware:
         try:
             await self.app(scope, receive, send_status)
         except BaseException as exc:
-            status = _status_of(exc)  # errors raised by middleware (401, 403, 429) are answered outside this one
+            status = status_of(exc)  # errors raised by middleware (401, 403, 429) are answered outside this one
             if status >= 500:
                 span.record_exception(exc)
             raise
