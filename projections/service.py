@@ -7,6 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
+from nats.js import JetStreamContext
+
 from core.metrics import PROJECTION_CHECKPOINT, PROJECTION_LAG_EVENTS, serve_metrics
 from core.runtime import cancel_and_wait
 from core.settings import Settings
@@ -42,10 +44,11 @@ async def running_projector(settings: Settings) -> AsyncIterator[Projector]:
             # Mirrored to NATS KV: the coordinator, which has no PostgreSQL, measures projection lag from it.
             mirror = asyncio.create_task(
                 publish_checkpoints(js, settings, projector.name, lambda: projector.checkpoint))
+            lag = asyncio.create_task(_measure_lag(js, settings, projector))
             try:
                 yield projector
             finally:
-                await cancel_and_wait(mirror)
+                await cancel_and_wait(mirror, lag)
                 stop.set()
                 with suppress(asyncio.CancelledError):
                     await task
@@ -60,22 +63,14 @@ async def run_projections(settings: Settings, stop: asyncio.Event) -> None:
     serve_metrics(settings)
     async with running_projector(settings) as projector:
         log.info("projections running on schema %s", settings.db_schema)
-        lag = asyncio.create_task(_measure_lag(settings, projector))
-        try:
-            await stop.wait()
-        finally:
-            await cancel_and_wait(lag)
+        await stop.wait()
 
 
-async def _measure_lag(settings: Settings, projector: Projector) -> None:
+async def _measure_lag(js: JetStreamContext, settings: Settings, projector: Projector) -> None:
     """hive_projection_lag_events: the stream's last sequence minus the committed checkpoint, every few seconds."""
-    nc, js = await connect(settings, "hive-projections-lag")
-    try:
-        while True:
-            with suppress(Exception):  # a NATS outage shows as a stale gauge; the projector logs the outage
-                last = (await js.stream_info(settings.events_stream)).state.last_seq
-                PROJECTION_LAG_EVENTS.labels(projector.name).set(max(0, last - projector.checkpoint))
-                PROJECTION_CHECKPOINT.labels(projector.name).set(projector.checkpoint)
-            await asyncio.sleep(LAG_INTERVAL_S)
-    finally:
-        await nc.drain()
+    while True:
+        with suppress(Exception):  # a NATS outage shows as a stale gauge; the projector logs the outage
+            last = (await js.stream_info(settings.events_stream)).state.last_seq
+            PROJECTION_LAG_EVENTS.labels(projector.name).set(max(0, last - projector.checkpoint))
+            PROJECTION_CHECKPOINT.labels(projector.name).set(projector.checkpoint)
+        await asyncio.sleep(LAG_INTERVAL_S)
