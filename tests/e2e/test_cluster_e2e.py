@@ -18,7 +18,7 @@ from core.store.connect import connect
 from core.store.event_store import EventStore
 from tests.e2e.processes import write_sidecar_config
 from tests.e2e.test_nats_users_e2e import UsersStack
-from tests.e2e.test_task_lifecycle_e2e import _all_done, _count, completed_outputs, submit, token
+from tests.e2e.flow import all_done, completed_outputs, count_status, submit, token
 from tests.helpers import wait_until
 from tests.integration.infra_nats import CLUSTER, infra_nats
 from tests.integration.test_nats_cluster import leader_node, replicas_current, streams_ready
@@ -50,10 +50,10 @@ async def test_tasks_complete_once_when_a_cluster_node_is_killed(settings: Setti
                 assert leader is not None
                 prompts = await submit(http, 48, "cluster")
                 ids = list(prompts)
-                await wait_until(lambda: _count(own, "running", ids), timeout=60, what="tasks running")
+                await wait_until(lambda: count_status(own, "running", ids), timeout=60, what="tasks running")
                 cluster.servers[leader - 1].kill()
                 try:
-                    await wait_until(lambda: _all_done(own, ids), timeout=90, interval=0.2, what="every task completed")
+                    await wait_until(lambda: all_done(own, ids), timeout=90, interval=0.2, what="every task completed")
                 except AssertionError as err:
                     raise AssertionError(f"{err}\n{await diagnosis(own, ids, stack)}") from None
                 assert await completed_outputs(own, ids) == prompts

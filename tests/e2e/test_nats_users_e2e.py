@@ -17,7 +17,7 @@ import websockets
 
 from core.settings import Settings
 from tests.e2e.processes import ProcessStack, write_sidecar_config
-from tests.e2e.test_task_lifecycle_e2e import LIFECYCLE, _all_done, completed_outputs, submit, token
+from tests.e2e.flow import LIFECYCLE, all_done, completed_outputs, submit, token
 from tests.helpers import wait_until
 from tests.integration.infra_nats import SINGLE, InfraNats, infra_nats
 
@@ -73,7 +73,7 @@ async def test_every_service_runs_as_its_own_nats_user(settings: Settings) -> No
                 assert json.loads(await asyncio.wait_for(ws.recv(), 30))["data"]["subscribed"]
                 prompts = await submit(http, 40, "users")
                 ids = list(prompts)
-                await wait_until(lambda: _all_done(own, ids), timeout=120, interval=0.2, what="40 tasks completed")
+                await wait_until(lambda: all_done(own, ids), timeout=120, interval=0.2, what="40 tasks completed")
                 assert await completed_outputs(own, ids) == prompts
                 history = (await http.get(f"/api/tasks/{ids[0]}/events")).json()
                 assert [e["type"] for e in history["items"]] == LIFECYCLE

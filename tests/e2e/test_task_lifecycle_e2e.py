@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import msgspec
 import pytest
@@ -18,13 +15,11 @@ from core.dev.embedded_nats import EmbeddedNats
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
-from core.tokens import issue_token
+from tests.e2e.flow import LIFECYCLE, all_done, completed_outputs, count_status, submit, token
 from tests.e2e.processes import ProcessStack, write_sidecar_config
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
-
-LIFECYCLE = ["task.created.v1", "task.queued.v1", "task.assigned.v1", "task.started.v1", "task.completed.v1"]
 
 
 @pytest.fixture
@@ -38,41 +33,13 @@ async def stack(settings: Settings) -> AsyncIterator[ProcessStack]:
     s.stop_all()
 
 
-def token(settings: Settings, role: str = "developer") -> str:
-    return issue_token(settings.jwt_secret, role=role, subject="e2e", now=datetime.now(UTC), ttl=timedelta(hours=1))
-
-
-async def submit(client: httpx.AsyncClient, n: int, prefix: str) -> dict[str, str]:
-    """Submit n echo tasks (16 requests in flight); returns id -> prompt."""
-    sem = asyncio.Semaphore(16)
-
-    async def one(i: int) -> tuple[str, str]:
-        prompt = f"{prefix}-{i} with 'quotes' and $(not a command)"
-        async with sem:
-            r = await client.post("/api/tasks", json={"title": f"echo {i}", "prompt": prompt, "capabilities": ["echo"]})
-        assert r.status_code == 201, r.text
-        return r.json()["id"], prompt
-
-    return dict(await asyncio.gather(*(one(i) for i in range(n))))
-
-
-async def completed_outputs(settings: Settings, ids: list[str]) -> dict[str, str]:
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": settings.db_schema})
-    try:
-        rows = await conn.fetch("SELECT id, result->>'output' AS output FROM tasks WHERE status = 'completed' "
-                                "AND id = ANY($1::text[])", ids)
-    finally:
-        await conn.close()
-    return {r["id"]: r["output"] for r in rows}
-
-
 async def test_200_tasks_complete_with_results_and_ordered_history(settings: Settings, stack: ProcessStack) -> None:
     stack.start("sidecar-a", "--config", str(write_sidecar_config(stack.home / "a.toml", "e2e-a", ["cat"], concurrency=8)))
     headers = {"Authorization": f"Bearer {token(settings)}"}
     async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
         prompts = await submit(client, 200, "hello")
         ids = list(prompts)
-        await wait_until(lambda: _all_done(settings, ids), timeout=120, interval=0.2, what="200 tasks completed")
+        await wait_until(lambda: all_done(settings, ids), timeout=120, interval=0.2, what="200 tasks completed")
         outputs = await completed_outputs(settings, ids)
         assert outputs == prompts
         sample = (await client.get(f"/api/tasks/{ids[0]}")).json()
@@ -97,9 +64,9 @@ async def through_a_crash(settings: Settings, stack: ProcessStack, agent_id: str
     async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
         prompts = await submit(client, 24, agent_id)
         ids = list(prompts)
-        await wait_until(lambda: _count(settings, "running", ids), timeout=60, what="tasks running")
+        await wait_until(lambda: count_status(settings, "running", ids), timeout=60, what="tasks running")
         crash()
-        await wait_until(lambda: _all_done(settings, ids), timeout=timeout, interval=0.2, what="every task completed")
+        await wait_until(lambda: all_done(settings, ids), timeout=timeout, interval=0.2, what="every task completed")
         assert await completed_outputs(settings, ids) == prompts
     nc, js = await connect(settings, "e2e-check")
     store = EventStore(nc, js, settings)
@@ -127,21 +94,6 @@ async def test_coordinator_killed_mid_flow_loses_no_task(settings: Settings, sta
 
     for types in (await through_a_crash(settings, stack, "e2e-coord", crash)).values():
         assert types.count("task.completed.v1") == 1 and types.count("task.assigned.v1") == 1, types
-
-
-async def _count(settings: Settings, status: str, ids: list[str]) -> int:
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": settings.db_schema})
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM tasks WHERE status = $1 AND id = ANY($2::text[])",
-                                       status, ids))
-    except asyncpg.UndefinedTableError:
-        return 0
-    finally:
-        await conn.close()
-
-
-async def _all_done(settings: Settings, ids: list[str]) -> bool:
-    return await _count(settings, "completed", ids) == len(ids)
 
 
 async def test_nats_server_killed_and_restarted_mid_flow_loses_no_task(settings: Settings) -> None:
