@@ -12,6 +12,8 @@ import msgspec
 from msgspec import Meta
 
 from agent_sidecar.errors import ConfigError
+from agent_sidecar.allowlist import PatternError, parse_pattern
+from agent_sidecar.kind_config import HttpConfig, McpConfig, check_mcp_servers
 
 # An agent id is one NATS subject token (it is part of hive.dispatch.<agent_id>).
 AGENT_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -63,12 +65,16 @@ ExecutorConfig = CommandExecutorConfig | OllamaExecutorConfig | NoopExecutorConf
 class SidecarConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     agent_id: AgentId
     name: str
-    executor: ExecutorConfig
+    # The main executor, for tasks whose payload names no `kind`; may be left out when [http] or [mcp] is given.
+    executor: ExecutorConfig | None = None
     max_concurrency: Annotated[int, Meta(ge=1, le=1024)] = 1
     models: list[str] = []
     capabilities: dict[str, Proficiency] = {}
     # On SIGTERM: how long in-flight tasks may run on before they are cancelled and reported failed (retryable).
     grace_period_s: Annotated[float, Meta(ge=0.0)] = 30.0
+    # Optional executors chosen by a task's payload `kind`; each adds its capability (`http`, `mcp`).
+    http: HttpConfig | None = None
+    mcp: McpConfig | None = None
 
 
 def default_agent_id(hostname: str | None = None) -> str:
@@ -84,9 +90,10 @@ def parse_config(raw: dict[str, Any], *, hostname: str | None = None) -> Sidecar
     data.setdefault("agent_id", default_agent_id(hostname))
     if isinstance(data["agent_id"], str):
         data.setdefault("name", data["agent_id"])
-    if "executor" not in data:
+    if "executor" not in data and "http" not in data and "mcp" not in data:
         raise ConfigError("missing required field `executor` - at `$` (add an [executor] table with a `type`)")
     _check_proficiencies(data.get("capabilities"))
+    check_mcp_servers(data.get("mcp"))
     try:
         config = msgspec.convert(data, SidecarConfig)
     except msgspec.ValidationError as err:
@@ -94,6 +101,12 @@ def parse_config(raw: dict[str, Any], *, hostname: str | None = None) -> Sidecar
     if isinstance(config.executor, CommandExecutorConfig):
         for index, item in enumerate(config.executor.argv):
             check_template(item, f"$.executor.argv[{index}]")
+    if config.http is not None:
+        for index, pattern in enumerate(config.http.allowed_hosts):
+            try:
+                parse_pattern(pattern)
+            except PatternError as err:
+                raise ConfigError(f"invalid sidecar config: {err} - at `$.http.allowed_hosts[{index}]`") from err
     return config
 
 

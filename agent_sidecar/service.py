@@ -22,8 +22,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from agent_sidecar.config import SidecarConfig, load_config
 from agent_sidecar.consumer import durable_name, ensure_dispatch_consumer
-from agent_sidecar.executors import ExecutionResult, Executor, OnChunk, build_executor
+from agent_sidecar.executors import ExecutionResult, Executor, OnChunk, build_sidecar_executor
 from agent_sidecar.hardware import GpuMonitor, ResponseTimes, TokenRate, detect_hardware
+from agent_sidecar.kind_config import kind_capabilities
 from agent_sidecar.reports import ReportPublisher, task_msg_id, utcnow
 from agent_sidecar.task_run import START_REPORT_DELAY_S, TaskRun
 from core.ids import uuid7
@@ -70,7 +71,8 @@ class Sidecar:
         self.config = config
         self.agent_id = config.agent_id
         self.session_id = uuid7()
-        self.executor = executor if executor is not None else build_executor(config.executor)
+        # `executor` replaces the configured main one (tests); [http] and [mcp] executors are added either way.
+        self.executor = build_sidecar_executor(config, executor)
         self._ack_wait_s = ack_wait_s
         self._start_report_delay_s = start_report_delay_s
         # How long one fetch waits for work: bounds how long draining waits for the fetch loop to notice.
@@ -237,7 +239,9 @@ class Sidecar:
         config = self.config
         return Registered(
             agent_id=self.agent_id, sent_at=utcnow(), name=config.name, session_id=self.session_id,
-            capabilities=dict(config.capabilities), models=list(config.models),
+            # [http] and [mcp] add their capability (at 1.0 unless [capabilities] says otherwise).
+            capabilities={**kind_capabilities(config.http, config.mcp), **config.capabilities},
+            models=list(config.models),
             max_concurrency=config.max_concurrency, executor=self.executor.name,
             hardware=detect_hardware(self._gpus), version=_version(),
         )

@@ -98,21 +98,24 @@ class Response:
 
 
 async def request(
-    method: str, url: str, body: bytes = b"", *, headers: dict[str, str] | None = None, connect_timeout: float = 10.0
+    method: str, url: str, body: bytes = b"", *, headers: dict[str, str] | None = None, connect_timeout: float = 10.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Response:
-    """Send one request and read the status and headers; raises OSError/TimeoutError when unreachable."""
+    """Send one request and read the status and headers; raises OSError/TimeoutError when unreachable.
+    https verifies the server against `ssl_context` (default: the system's CAs)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HttpError(f"unsupported URL {url!r} (want http:// or https://)")
     tls = parts.scheme == "https"
     port = parts.port or (443 if tls else 80)
     reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(parts.hostname, port, ssl=ssl.create_default_context() if tls else None),
+        asyncio.open_connection(parts.hostname, port, ssl=(ssl_context or ssl.create_default_context()) if tls else None),
         timeout=connect_timeout,
     )
     try:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # an IPv6 literal
+        host = name if parts.port is None else f"{name}:{parts.port}"
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", "Connection: close", f"Content-Length: {len(body)}"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
