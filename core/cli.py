@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.audit.commands import add_parser as add_audit_parser
 from core.errors import ConfigError
 from core.runtime import configure_logging, run_service
 from core.settings import Settings, load_settings
@@ -81,6 +82,12 @@ def _cmd_keygen(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    return int(asyncio.run(args.audit_run(settings, args)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hive", description="Hive: AI work across a fleet of GPU hosts")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--bits", type=int, default=3072)
     keygen.add_argument("--force", action="store_true", help="replace existing files")
     keygen.set_defaults(func=_cmd_keygen)
+    add_audit_parser(sub).set_defaults(func=_cmd_audit)
     return parser
 
 

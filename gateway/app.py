@@ -25,7 +25,7 @@ from gateway.tracing import TracingMiddleware
 from gateway import readmodel
 from gateway.live.hub import Hub
 from gateway.openapi import BEARER, add_request_schemas, openapi_config
-from gateway.routes import agents, alerts, health, live, metrics, status, tasks
+from gateway.routes import agents, alerts, audit, health, live, metrics, status, tasks
 from gateway.schemas import MAX_BODY_BYTES
 from gateway.services import Services, services_of
 from projections.migrate import apply_migrations
@@ -71,6 +71,7 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
             tasks.cancel_task, tasks.assign_task,
             agents.list_agents, agents.get_agent, agents.drain_agent, alerts.list_alerts,
             status.cluster, status.agents, status.performance,
+            audit.audit, audit.agent_events, audit.execution_events,
         ],
         middleware=[
             DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator,

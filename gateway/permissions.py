@@ -17,6 +17,9 @@ class Permission(StrEnum):
     EXECUTIONS_VIEW = "executions.view"
     STATUS_VIEW = "status.view"
     ALERTS_VIEW = "alerts.view"
+    # The whole log through GET /api/audit (every aggregate, every actor); an aggregate's own history needs
+    # only that aggregate's view permission.
+    AUDIT_VIEW = "audit.view"
 
 
 # A grant is a permission name or `<resource>.*`; "*" grants everything.
@@ -25,8 +28,10 @@ ROLE_GRANTS: dict[str, frozenset[str]] = {
     # Developers create tasks, so they may cancel them; pinning a task and draining an agent are admins'.
     "developer": frozenset({"workflows.*", "executions.*", "tasks.view", "tasks.create", "tasks.cancel",
                             "agents.view", "status.view"}),
+    # Viewers read everything, so auditors are viewers. Developers do not get the whole log: it holds
+    # alerts and every user's intent, beyond the resources they may read.
     "viewer": frozenset({"tasks.view", "agents.view", "workflows.view", "executions.view", "status.view",
-                         "alerts.view"}),
+                         "alerts.view", "audit.view"}),
     # Sidecars talk to NATS on their own subjects, never to the HTTP API.
     "agent": frozenset(),
 }

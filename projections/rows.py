@@ -105,19 +105,30 @@ class BatchChanges:
         self.alerts: dict[str, AlertChange] = {}
         # Ids of task rows with a pin or a cancel request to write (kept apart: the usual batch has none).
         self.marked: dict[str, None] = {}
+        # The audit index: one row per event, written whatever the event's type (see AUDIT_COLUMNS).
+        self.audit: list[tuple[Any, ...]] = []
         self.skipped = 0
         self.events = 0
         self.last_seq = 0
 
 
 class _Head(msgspec.Struct, frozen=True):
-    """The envelope fields the read models use: ids and causality are skipped, and no Envelope is built."""
+    """The envelope fields the read models and the audit index use; no Envelope is built."""
 
+    event_id: str
     type: str
+    aggregate: str
     aggregate_id: str
     occurred_at: datetime
     actor: str
     data: msgspec.Raw
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+# The audit index's columns, in the order of the tuples in BatchChanges.audit.
+AUDIT_COLUMNS = ["seq", "event_id", "type", "aggregate", "aggregate_id", "occurred_at", "actor", "correlation_id",
+                 "causation_id"]
 
 
 _head_decoder = msgspec.json.Decoder(_Head)
@@ -266,10 +277,12 @@ def fold_batch(messages: list[tuple[int, bytes]]) -> BatchChanges:
 
 def fold_into(ch: BatchChanges, messages: list[tuple[int, bytes]]) -> None:
     """Fold more messages, following the ones already in `ch`."""
-    folds = _FOLDS
+    folds, audit = _FOLDS, ch.audit
     for seq, raw in messages:
         try:
             env = _head_decoder.decode(raw)
+            audit.append((seq, env.event_id, env.type, env.aggregate, env.aggregate_id, env.occurred_at, env.actor,
+                          env.correlation_id, env.causation_id))
             fold = folds.get(env.type)
             if fold is None:
                 _skip_unknown(ch, seq, env.type)

@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 import msgspec
 
-from projections.rows import AlertChange, BatchChanges, TaskChange
+from projections.rows import AUDIT_COLUMNS, AlertChange, BatchChanges, TaskChange
 
 _json = msgspec.json.Encoder()
 
@@ -121,6 +121,16 @@ UPDATE alerts SET status = 'resolved', resolved_value = $2, resolved_message = $
 WHERE id = $1 AND last_seq < $5
 """
 
+# The audit index (migration 008): rows already there are history applied again (a rewound checkpoint).
+INSERT_AUDIT = """
+INSERT INTO audit_events (seq, event_id, type, aggregate, aggregate_id, occurred_at, actor, correlation_id,
+    causation_id)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+    $8::text[], $9::text[])
+ON CONFLICT (seq) DO NOTHING
+"""
+LAST_AUDIT_SEQ = "SELECT coalesce(max(seq), 0) FROM audit_events"
+
 # Raised by advance_checkpoint() (migration 002) when the stored checkpoint is not the expected one.
 CHECKPOINT_MOVED = "HP409"
 
@@ -214,6 +224,17 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
         await conn.executemany(UPDATE_AGENT, updates)
     if changes.alerts:
         await _write_alerts(conn, list(changes.alerts.values()))
+    if changes.audit:
+        await _write_audit(conn, changes.audit)
+
+
+async def _write_audit(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """One audit row per event: COPY for a replay's big batches (whose rows cannot exist yet: the index is
+    written in stream order, so only rows up to its last seq can), one INSERT for a live batch's few."""
+    if len(rows) >= COPY_MIN_ROWS and rows[0][0] > await conn.fetchval(LAST_AUDIT_SEQ):
+        await conn.copy_records_to_table("audit_events", records=rows, columns=AUDIT_COLUMNS)
+        return
+    await conn.execute(INSERT_AUDIT, *(list(col) for col in zip(*rows, strict=True)))
 
 
 async def _write_alerts(conn: asyncpg.Connection, rows: list[AlertChange]) -> None:

@@ -14,9 +14,9 @@ from gateway import commands, readmodel
 from gateway.auth import needs, principal_of
 from gateway.create_batch import create_batch
 from gateway.create_task import create_task
-from gateway.cursor import SeqCursor, TimeCursor, decode_cursor, encode_cursor
+from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound, UnsupportedMediaType
-from gateway.event_views import EventPage, event_view
+from gateway.event_views import EventPage, history_page
 from gateway.permissions import Permission
 from gateway.projected_task import ProjectedTaskMiddleware
 from gateway.openapi import CreateTaskBatchOperation, CreateTaskOperation, Cursor, Limit, MinSeq, problems
@@ -100,16 +100,8 @@ async def get_task(task_id: FromPath[str], services: ServicesDep, min_seq: MinSe
 async def task_events(task_id: FromPath[str], services: ServicesDep, limit: Limit = DEFAULT_LIMIT,
                       cursor: Cursor = None) -> EventPage:
     """The task's history from the event log, oldest first: every event with its stream `seq` and actor."""
-    if not _UUID.match(task_id):
-        raise NotFound(f"no task with id {task_id!r} (task ids are lowercase UUIDs)")
-    after = decode_cursor(cursor, SeqCursor).seq if cursor else 0
-    history = await services.store.load("task", task_id)
-    if not history:
-        raise NotFound(f"no task with id {task_id}")
-    rest = [rec for rec in history if rec.seq > after]
-    items = [event_view(rec) for rec in rest[:limit]]
-    more = len(rest) > limit
-    return EventPage(items=items, next_cursor=encode_cursor(SeqCursor(items[-1].seq)) if more else None)
+    _check_task_id(task_id)
+    return await history_page(services.store, "task", task_id, limit=limit, cursor=cursor)
 
 
 def _check_task_id(task_id: str) -> None:
