@@ -11,3 +11,11 @@ class SidecarError(HiveError):
 
 class ConfigError(SidecarError):
     """The sidecar config file is missing, not TOML, or has a bad field (the message names it)."""
+
+
+def located(message: str, where: str) -> str:
+    """A msgspec validation message with its path put under `where` (`$.url` -> `$.payload.request.url`); a message
+    about the object itself, which msgspec gives no path, is placed at `where`."""
+    if "at `$" in message:
+        return message.replace("at `$", f"at `{where}")
+    return f"{message} - at `{where}`"

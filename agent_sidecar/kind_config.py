@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from agent_sidecar.errors import ConfigError
+from agent_sidecar.errors import ConfigError, located
 
 PositiveSeconds = Annotated[float, Meta(gt=0.0)]
 # An MCP server's name is what a task's payload names; keep it a plain token.
@@ -81,7 +81,4 @@ def check_mcp_servers(raw: object) -> None:
         try:
             msgspec.convert(table, McpServer)
         except msgspec.ValidationError as err:
-            where = f"$.mcp.servers.{name}"
-            message = str(err)
-            message = message.replace("at `$", f"at `{where}") if "at `$" in message else f"{message} - at `{where}`"
-            raise ConfigError(f"invalid sidecar config: {message}") from err
+            raise ConfigError(f"invalid sidecar config: {located(str(err), f'$.mcp.servers.{name}')}") from err

@@ -11,6 +11,8 @@ import msgspec
 import orjson
 from msgspec import Meta
 
+from agent_sidecar.errors import located
+
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 QueryValue = str | int | float | bool | None
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -46,7 +48,7 @@ def decode_request(payload: dict[str, Any]) -> HttpRequestSpec:
     try:
         spec = msgspec.convert(raw, HttpRequestSpec)
     except msgspec.ValidationError as err:
-        raise PayloadError(str(err).replace("at `$", "at `$.payload.request")) from err
+        raise PayloadError(located(str(err), "$.payload.request")) from err
     parts = urlsplit(spec.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PayloadError(f"want an http:// or https:// URL, got {spec.url!r} - at `$.payload.request.url`")

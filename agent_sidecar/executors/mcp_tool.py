@@ -17,6 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, CallToolResult
 
+from agent_sidecar.errors import located
 from agent_sidecar.executors.base import ExecutionResult, OnChunk
 from agent_sidecar.kind_config import McpConfig, McpHttpServer, McpServer
 from core.messages import Dispatch
@@ -42,8 +43,7 @@ class McpToolExecutor:
         try:
             call = msgspec.convert(fields, ToolCall)
         except msgspec.ValidationError as err:
-            where = str(err).replace("at `$", "at `$.payload")
-            return ExecutionResult.failure(f'mcp: {where} (an mcp task\'s payload is {{"kind": "mcp", "server": ..., '
+            return ExecutionResult.failure(f'mcp: {located(str(err), "$.payload")} (an mcp task\'s payload is {{"kind": "mcp", "server": ..., '
                                            '"tool": ..., "arguments": {...}}})', retryable=False)
         server = self.config.servers.get(call.server)
         if server is None:

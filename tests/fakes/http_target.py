@@ -5,7 +5,7 @@
 
 Paths: /echo (JSON of method, path, query, headers, body), /text (text/plain), /status/<code> (that status, a JSON
 body), /redirect?to=<url>&code=<3xx>, /bytes/<n> (n bytes of 'x'), /chunked (a chunked JSON body), /hang (never
-answers), /not-json (says application/json, is not).
+answers; counts the clients that hang up), /not-json (says application/json, is not).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class HttpTarget:
     def __init__(self, *, tls: bool = False) -> None:
         self.tls = tls
         self.requests: list[dict[str, Any]] = []
+        # Clients that hung up on /hang (closed their end while waiting for an answer).
+        self.hangups = 0
         self.port = 0
         self.ca_file = ""  # with tls: the PEM a client must trust
         self._server: asyncio.Server | None = None
@@ -77,6 +79,10 @@ class HttpTarget:
             seen = {"method": method, "path": parts.path, "query": parse_qs(parts.query), "headers": headers,
                     "body": body.decode("utf-8", errors="replace")}
             self.requests.append(seen)
+            if parts.path == "/hang":
+                await reader.read()  # returns at the client's end of file: it gave up on us
+                self.hangups += 1
+                return
             await self._answer(writer, method, parts.path, parse_qs(parts.query), seen)
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
@@ -88,8 +94,6 @@ class HttpTarget:
 
     async def _answer(self, writer: asyncio.StreamWriter, method: str, path: str, query: dict[str, list[str]],
                       seen: dict[str, Any]) -> None:
-        if path == "/hang":
-            await asyncio.Event().wait()
         if path == "/chunked":
             payload = orjson.dumps({"chunked": True})
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
