@@ -129,7 +129,8 @@ class TaskRun:
             async with asyncio.timeout(timeout):
                 return await self._exec
         except TimeoutError:
-            return ExecutionResult.failure(f"timeout: the task ran past its {timeout:g}s limit", retryable=True)
+            return ExecutionResult(ok=False, error=f"timeout: the task ran past its {timeout:g}s limit", retryable=True,
+                                   timed_out=True)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if self._abort_reason is None or (current is not None and current.cancelling()):
@@ -150,7 +151,7 @@ class TaskRun:
         return Failed(
             agent_id=self._agent_id, sent_at=now, task_id=job.task_id, attempt=job.attempt,
             error=result.error, retryable=result.retryable, exit_code=result.exit_code, output=result.output,
-            started_at=started_at,
+            started_at=started_at, reason="timed_out" if result.timed_out else "executor_error",
         )
 
     async def keep_alive(self) -> None:

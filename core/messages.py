@@ -69,6 +69,8 @@ class Failed(Report, frozen=True, kw_only=True, tag="failed"):
     exit_code: int | None = None
     output: str = ""
     started_at: datetime | None = None
+    # executor_error, or timed_out when the sidecar stopped the run at the task's timeout.
+    reason: str = "executor_error"
 
 
 AnyReport = Registered | Deregistered | Started | Completed | Failed

@@ -31,6 +31,7 @@ PLACEMENT_SECONDS = Histogram(
     "hive_placement_duration_seconds", "Time to choose an agent for one task",
     buckets=(1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1),
 )
+COORDINATOR_LEADER = Gauge("hive_coordinator_leader", "1 while this coordinator holds the leader lease, else 0")
 AGENTS_LOST = Counter("hive_agents_lost_total", "Agents declared lost after missing heartbeats")
 ACTIVE_AGENTS = Gauge("hive_active_agents", "Agents online (registered, heartbeating, not lost)")
 TASK_QUEUE_LENGTH = Gauge("hive_task_queue_length", "Tasks waiting in the coordinator's queue for a free slot")

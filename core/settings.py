@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 
+from core.domain.retry import RetryPolicy
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
@@ -54,6 +56,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (core/domain/alert_rules.py); the coordinator evaluates them every alert_interval_s.
     alert_rules: dict[str, Any] = {}
     alert_interval_s: float = 5.0
+    # Retries: runs a task gets unless it sets max_attempts, and the backoff (doubling from backoff_s, capped, with
+    # jitter); a task whose agent is lost runs again at once, up to max_agent_losses times.
+    task_max_attempts: int = 3
+    retry_backoff_s: float = 1.0
+    retry_backoff_max_s: float = 60.0
+    max_agent_losses: int = 3
+    # Waiting this long ranks a queued task as if one priority level higher (so low priority never starves).
+    priority_aging_s: float = 10.0
+    # An agent with no heartbeat for this long is lost: its tasks run again elsewhere.
+    agent_lost_after_s: float = 15.0
+    # Circuit breaker: after this many failed runs in a row (0: off) an agent gets no work for the cooldown.
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 60.0
+    # Coordinator leadership: the lease in the <prefix>_leader KV bucket expires this long after its last renewal.
+    leader_ttl_s: float = 10.0
 
     @property
     def events_stream(self) -> str:
@@ -70,6 +87,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def heartbeat_bucket(self) -> str:
         return f"{self.prefix}_heartbeats"
+
+    @property
+    def leader_bucket(self) -> str:
+        return f"{self.prefix}_leader"
 
     def event_subject(self, aggregate: str, aggregate_id: str) -> str:
         return f"{self.prefix}.events.{aggregate}.{aggregate_id}"
@@ -111,6 +132,15 @@ _ENV = {
     "min_seq_wait_s": "HIVE_MIN_SEQ_WAIT_S",
     "alert_rules": "HIVE_ALERT_RULES",
     "alert_interval_s": "HIVE_ALERT_INTERVAL_S",
+    "task_max_attempts": "HIVE_TASK_MAX_ATTEMPTS",
+    "retry_backoff_s": "HIVE_RETRY_BACKOFF_S",
+    "retry_backoff_max_s": "HIVE_RETRY_BACKOFF_MAX_S",
+    "max_agent_losses": "HIVE_MAX_AGENT_LOSSES",
+    "priority_aging_s": "HIVE_PRIORITY_AGING_S",
+    "agent_lost_after_s": "HIVE_AGENT_LOST_AFTER_S",
+    "breaker_failures": "HIVE_BREAKER_FAILURES",
+    "breaker_cooldown_s": "HIVE_BREAKER_COOLDOWN_S",
+    "leader_ttl_s": "HIVE_LEADER_TTL_S",
 }
 
 # Variables holding JSON rather than a plain value.
@@ -128,3 +158,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             raise msgspec.ValidationError(f"{err} - at `$.{field}` ({_ENV[field]} must be JSON)") from err
     raw.update(overrides)
     return msgspec.convert(raw, Settings, strict=False)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The settings' retry defaults as the domain's policy value."""
+    return RetryPolicy(max_attempts=settings.task_max_attempts, backoff_s=settings.retry_backoff_s,
+                       backoff_max_s=settings.retry_backoff_max_s, max_agent_losses=settings.max_agent_losses)

@@ -86,7 +86,8 @@ async def create_batch(
     specs = parse_batch(body)
     key = check_idempotency_key(key)
     now = datetime.now(UTC)
-    subs = [submission(spec, item_key(key, i), principal, request_id, now) for i, spec in enumerate(specs)]
+    attempts = services.settings.task_max_attempts
+    subs = [submission(spec, item_key(key, i), principal, request_id, now, attempts) for i, spec in enumerate(specs)]
     await check_batch_dependencies(services, specs, [sub.task_id for sub in subs])
     # expected_seq 0 for each: exactly one TaskCreated is ever stored per id.
     results = await services.store.append_many([([sub.envelope], 0) for sub in subs], headers=request_headers())

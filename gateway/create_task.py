@@ -120,7 +120,7 @@ async def check_dependencies(services: Services, depends_on: list[str]) -> None:
                         for i, task_id in enumerate(depends_on) if task_id in missing])
 
 
-def task_created(spec: CreateTask, key: str | None, digest: str) -> TaskCreated:
+def task_created(spec: CreateTask, key: str | None, digest: str, default_attempts: int) -> TaskCreated:
     return TaskCreated(
         title=spec.title,
         description=spec.description,
@@ -130,7 +130,9 @@ def task_created(spec: CreateTask, key: str | None, digest: str) -> TaskCreated:
         priority=spec.priority,
         payload=spec.payload,
         depends_on=list(spec.depends_on),
-        max_attempts=spec.max_attempts,
+        # The default is written out, so the log says exactly which budget the task ran under.
+        max_attempts=spec.max_attempts if spec.max_attempts is not None else default_attempts,
+        retry_backoff_s=spec.retry_backoff_s,
         timeout_s=spec.timeout_s,
         idempotency_key=key,
         request_digest=digest,
@@ -174,11 +176,11 @@ class Submission(msgspec.Struct, frozen=True):
 
 
 def submission(spec: CreateTask, key: str | None, principal: Principal, request_id: str | None,
-               now: datetime) -> Submission:
+               now: datetime, default_attempts: int) -> Submission:
     digest = request_digest(spec)
     task_id = idempotent_task_id(principal.subject, key) if key is not None else uuid7()
     envelope = new_envelope(
-        task_created(spec, key, digest),
+        task_created(spec, key, digest, default_attempts),
         event_id=uuid7(),
         aggregate_id=task_id,
         occurred_at=now,
@@ -194,7 +196,7 @@ async def create_task(
     spec = parse(body)
     key = check_idempotency_key(key)
     await check_dependencies(services, spec.depends_on)
-    sub = submission(spec, key, principal, request_id, datetime.now(UTC))
+    sub = submission(spec, key, principal, request_id, datetime.now(UTC), services.settings.task_max_attempts)
     try:
         # expected_seq 0: the subject must be empty, so exactly one TaskCreated is ever stored per id.
         seq = await services.store.append([sub.envelope], expected_seq=0, headers=request_headers())

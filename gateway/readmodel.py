@@ -22,7 +22,9 @@ _TASK_JSON = "json_build_object({})::text".format(
 _task_decoder = msgspec.json.Decoder(TaskView)
 _AGENT_COLUMNS = (
     "id, name, session_id, status, capabilities, models, max_concurrency, executor, hardware, registered_at, "
-    "updated_at, last_seq"
+    "updated_at, last_seq, lost_at, circuit_open_until, circuit_failures, "
+    "CASE WHEN circuit_open_until IS NULL THEN 'closed' WHEN circuit_open_until > now() THEN 'open' "
+    "ELSE 'half_open' END AS circuit"
 )
 
 

@@ -44,7 +44,10 @@ class CreateTask(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     priority: Annotated[int, msgspec.Meta(ge=PRIORITY_MIN, le=PRIORITY_MAX, examples=[5])] = 0
     payload: dict[str, Any] = {}
     depends_on: Annotated[list[TaskId], msgspec.Meta(max_length=DEPENDS_ON_MAX_ITEMS)] = []
-    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTEMPTS_MAX, examples=[3])] = 1
+    # Unset: HIVE_TASK_MAX_ATTEMPTS (3). Retryable failures and timeouts count; a lost agent does not.
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTEMPTS_MAX, examples=[3])] | None = None
+    # The first retry's backoff (doubling, capped at HIVE_RETRY_BACKOFF_MAX_S, with jitter); unset: HIVE_RETRY_BACKOFF_S.
+    retry_backoff_s: Annotated[float, msgspec.Meta(ge=0, le=3600, examples=[2.0])] | None = None
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=TIMEOUT_MAX_S, examples=[600])] | None = None
 
 
@@ -94,6 +97,12 @@ class TaskView(msgspec.Struct, kw_only=True):
     # The agent an admin pinned the task to, and when a cancel was requested (it ends `cancelled` soon after).
     pinned_agent_id: str | None = None
     cancel_requested_at: datetime | None = None
+    # Retries: why the last attempt ended without a result (executor_error, timed_out, agent_lost,
+    # dependency_failed), when a scheduled retry may run, and whether the task failed for good (a dead letter,
+    # listed by `?dead_lettered=true` and re-submittable with POST /api/tasks/{id}/retry).
+    failure_reason: str | None = None
+    retry_at: datetime | None = None
+    dead_lettered: bool = False
 
 
 class TaskBatch(msgspec.Struct, kw_only=True):
@@ -120,6 +129,13 @@ class AgentView(msgspec.Struct, kw_only=True):
     registered_at: datetime
     updated_at: datetime
     seq: int
+    # When it was declared lost (no heartbeat for HIVE_AGENT_LOST_AFTER_S), while it is.
+    lost_at: datetime | None = None
+    # Circuit breaker: closed; open (no placements until circuit_open_until, after circuit_failures failed runs
+    # in a row); half_open (the cooldown ended: it takes work, the next failure opens it again).
+    circuit: str = "closed"
+    circuit_open_until: datetime | None = None
+    circuit_failures: int = 0
 
 
 class AgentPage(msgspec.Struct, kw_only=True):

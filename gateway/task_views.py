@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from core.domain.task import fold
+from core.domain.task import TaskStatus, fold
 from core.events.envelope import Recorded
 from core.events.task import TaskAssigned
 from gateway.schemas import TaskView
@@ -45,4 +45,7 @@ def view_from_history(history: list[Recorded[Any]]) -> TaskView | None:
         seq=history[-1].seq,
         pinned_agent_id=task.pinned_agent_id,
         cancel_requested_at=task.cancel_requested_at,
+        failure_reason=task.failure_reason,
+        retry_at=task.not_before if task.status is TaskStatus.QUEUED else None,
+        dead_lettered=task.dead_lettered,
     )

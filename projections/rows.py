@@ -10,7 +10,15 @@ from typing import Any
 import msgspec
 
 from core.domain.task import TaskStatus
-from core.events.agent import AgentDeregistered, AgentDrainRequested, AgentRegistered
+from core.events.agent import (
+    AgentCircuitClosed,
+    AgentCircuitOpened,
+    AgentDeregistered,
+    AgentDrainRequested,
+    AgentLost,
+    AgentRecovered,
+    AgentRegistered,
+)
 from core.events.codec import DECODERS
 from core.events.system import AlertRaised, AlertResolved
 from core.events.task import (
@@ -24,7 +32,10 @@ from core.events.task import (
     TaskQueued,
     TaskReportRejected,
     TaskResult,
+    TaskRetryRequested,
+    TaskRetryScheduled,
     TaskStarted,
+    TaskTimedOut,
 )
 
 log = logging.getLogger(__name__)
@@ -32,7 +43,7 @@ _json = msgspec.json.Encoder()
 # Plain strings: an enum's .value is a property lookup, paid per event.
 _PENDING, _QUEUED, _ASSIGNED = TaskStatus.PENDING.value, TaskStatus.QUEUED.value, TaskStatus.ASSIGNED.value
 _RUNNING, _COMPLETED, _FAILED = TaskStatus.RUNNING.value, TaskStatus.COMPLETED.value, TaskStatus.FAILED.value
-_CANCELLED = TaskStatus.CANCELLED.value
+_CANCELLED, _TIMED_OUT = TaskStatus.CANCELLED.value, TaskStatus.TIMED_OUT.value
 
 
 class TaskChange:
@@ -43,7 +54,8 @@ class TaskChange:
     __slots__ = (
         "id", "spec", "created_by", "created_at", "status", "attempt", "agent_id", "agent_set", "result",
         "error", "error_set", "updated_at", "queued_at", "assigned_at", "started_at", "finished_at", "last_seq",
-        "pinned_agent_id", "cancel_requested_at",
+        "pinned_agent_id", "cancel_requested_at", "retry", "failure_reason", "retry_at", "dead_lettered",
+        "reset",
     )
 
     def __init__(self, id: str, seq: int, at: datetime) -> None:
@@ -66,12 +78,20 @@ class TaskChange:
         self.last_seq = seq
         self.pinned_agent_id: str | None = None
         self.cancel_requested_at: datetime | None = None
+        # Retry state, written (all three, NULLs included) for rows in BatchChanges.retried; `reset` (a client's
+        # retry) also clears the old end: finished_at and result are then written as they stand after the batch.
+        self.retry = False
+        self.failure_reason: str | None = None
+        self.retry_at: datetime | None = None
+        self.dead_lettered = False
+        self.reset = False
 
 
 class AgentChange:
     """An agent row touched by the batch: `registered` set means a whole row to upsert, else a status patch."""
 
-    __slots__ = ("id", "registered", "status", "updated_at", "registered_at", "last_seq")
+    __slots__ = ("id", "registered", "status", "updated_at", "registered_at", "last_seq", "lost_at", "circuit",
+                 "circuit_open_until", "circuit_failures")
 
     def __init__(self, id: str, seq: int, at: datetime) -> None:
         self.id = id
@@ -80,6 +100,11 @@ class AgentChange:
         self.updated_at = at
         self.registered_at = at
         self.last_seq = seq
+        self.lost_at: datetime | None = None
+        # The circuit breaker's columns, written when `circuit` is set.
+        self.circuit = False
+        self.circuit_open_until: datetime | None = None
+        self.circuit_failures = 0
 
 
 class AlertChange:
@@ -105,6 +130,8 @@ class BatchChanges:
         self.alerts: dict[str, AlertChange] = {}
         # Ids of task rows with a pin or a cancel request to write (kept apart: the usual batch has none).
         self.marked: dict[str, None] = {}
+        # Ids of task rows whose retry state changed (failures, retries, dead letters: rare too).
+        self.retried: dict[str, None] = {}
         # The audit index: one row per event, written whatever the event's type (see AUDIT_COLUMNS).
         self.audit: list[tuple[Any, ...]] = []
         self.skipped = 0
@@ -184,6 +211,41 @@ def _task_failed(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row.result = _json.encode(TaskResult(output=e.output, exit_code=e.exit_code)).decode()
 
 
+def _retry_state(ch: BatchChanges, row: TaskChange, reason: str | None, retry_at: datetime | None,
+                 dead_lettered: bool) -> None:
+    row.retry, row.failure_reason, row.retry_at, row.dead_lettered = True, reason, retry_at, dead_lettered
+    ch.retried[row.id] = None
+
+
+def _task_failed_for_good(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    _task_failed(ch, seq, env, e)
+    _retry_state(ch, _task_row(ch, seq, env), e.reason, None, e.dead_lettered)
+
+
+def _task_retry_scheduled(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.attempt, row.queued_at = _QUEUED, e.next_attempt, env.occurred_at
+    row.agent_id, row.agent_set = None, True
+    row.error, row.error_set = e.error, True
+    _retry_state(ch, row, e.reason, e.not_before, False)
+
+
+def _task_timed_out(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.finished_at = _TIMED_OUT, env.occurred_at
+    row.error, row.error_set = e.error, True
+    row.result = _json.encode(TaskResult(output=e.output, exit_code=e.exit_code)).decode()
+    _retry_state(ch, row, "timed_out", None, e.dead_lettered)
+
+
+def _task_retry_requested(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _task_row(ch, seq, env)
+    row.status, row.error, row.error_set = _PENDING, None, True
+    row.agent_id, row.agent_set = None, True
+    row.finished_at, row.result, row.reset = None, None, True
+    _retry_state(ch, row, None, None, False)
+
+
 def _task_cancel_requested(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     row = _task_row(ch, seq, env)
     row.cancel_requested_at = env.occurred_at
@@ -218,7 +280,7 @@ def _agent_drain_requested(ch: BatchChanges, seq: int, env: _Head, e: Any) -> No
     row = ch.agents.get(env.aggregate_id)
     if row is None:
         row = ch.agents[env.aggregate_id] = AgentChange(env.aggregate_id, seq, env.occurred_at)
-    elif row.status != "online" or (row.registered is not None and row.registered.session_id != e.session_id):
+    elif row.status not in ("online", "") or (row.registered is not None and row.registered.session_id != e.session_id):
         return  # as the fold: only an online agent's session that it names (the gateway appends it so)
     row.status, row.updated_at, row.last_seq = "draining", env.occurred_at, seq
 
@@ -228,6 +290,46 @@ def _agent_deregistered(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
     if row is None:
         row = ch.agents[env.aggregate_id] = AgentChange(env.aggregate_id, seq, env.occurred_at)
     row.status, row.updated_at, row.last_seq = "offline", env.occurred_at, seq
+
+
+def _agent_row(ch: BatchChanges, seq: int, env: _Head) -> AgentChange:
+    row = ch.agents.get(env.aggregate_id)
+    if row is None:
+        # A patch of a row from an earlier batch: its status is carried by UPDATE_AGENT, so start from what a
+        # patch may not know (the row's status) only where the event sets it.
+        row = ch.agents[env.aggregate_id] = AgentChange(env.aggregate_id, seq, env.occurred_at)
+        row.status = ""
+    row.updated_at, row.last_seq = env.occurred_at, seq
+    return row
+
+
+def _session_matches(row: AgentChange, session_id: str) -> bool:
+    return row.registered is None or row.registered.session_id == session_id
+
+
+def _agent_lost(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _agent_row(ch, seq, env)
+    if _session_matches(row, e.session_id) and row.status in ("", "online", "draining"):
+        row.status, row.lost_at = "lost", env.occurred_at
+
+
+def _agent_recovered(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _agent_row(ch, seq, env)
+    if _session_matches(row, e.session_id) and row.status in ("", "lost"):
+        row.status, row.lost_at = "online", None
+
+
+def _agent_circuit_opened(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _agent_row(ch, seq, env)
+    row.circuit, row.circuit_failures = True, e.failures
+    # As the fold: a later opening never shortens the cooldown (the SQL keeps the greater of old and new).
+    if row.circuit_open_until is None or e.until > row.circuit_open_until:
+        row.circuit_open_until = e.until
+
+
+def _agent_circuit_closed(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
+    row = _agent_row(ch, seq, env)
+    row.circuit, row.circuit_open_until, row.circuit_failures = True, None, 0
 
 
 def _alert_raised(ch: BatchChanges, seq: int, env: _Head, e: Any) -> None:
@@ -249,7 +351,10 @@ HANDLERS: dict[str, Handler] = {
     TaskAssigned.TYPE: _task_assigned,
     TaskStarted.TYPE: _task_started,
     TaskCompleted.TYPE: _task_completed,
-    TaskFailed.TYPE: _task_failed,
+    TaskFailed.TYPE: _task_failed_for_good,
+    TaskRetryScheduled.TYPE: _task_retry_scheduled,
+    TaskTimedOut.TYPE: _task_timed_out,
+    TaskRetryRequested.TYPE: _task_retry_requested,
     TaskReportRejected.TYPE: _task_touched,
     TaskCancelRequested.TYPE: _task_cancel_requested,
     TaskCancelled.TYPE: _task_cancelled,
@@ -257,6 +362,10 @@ HANDLERS: dict[str, Handler] = {
     AgentRegistered.TYPE: _agent_registered,
     AgentDeregistered.TYPE: _agent_deregistered,
     AgentDrainRequested.TYPE: _agent_drain_requested,
+    AgentLost.TYPE: _agent_lost,
+    AgentRecovered.TYPE: _agent_recovered,
+    AgentCircuitOpened.TYPE: _agent_circuit_opened,
+    AgentCircuitClosed.TYPE: _agent_circuit_closed,
     AlertRaised.TYPE: _alert_raised,
     AlertResolved.TYPE: _alert_resolved,
 }

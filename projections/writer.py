@@ -98,12 +98,36 @@ VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7, $8, $9::jsonb, $10, $11, $12)
 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, session_id = EXCLUDED.session_id, status = EXCLUDED.status,
     capabilities = EXCLUDED.capabilities, models = EXCLUDED.models, max_concurrency = EXCLUDED.max_concurrency,
     executor = EXCLUDED.executor, hardware = EXCLUDED.hardware, registered_at = EXCLUDED.registered_at,
-    updated_at = EXCLUDED.updated_at, last_seq = EXCLUDED.last_seq
+    updated_at = EXCLUDED.updated_at, last_seq = EXCLUDED.last_seq,
+    -- A new session starts with a closed circuit and is not lost (as the fold).
+    lost_at = NULL, circuit_open_until = NULL, circuit_failures = 0
 WHERE agents.last_seq < EXCLUDED.last_seq
 """
 
+# Status '' : the batch did not change it (only the circuit); lost_at goes with the status.
 UPDATE_AGENT = """
-UPDATE agents SET status = $2, updated_at = $3, last_seq = $4 WHERE id = $1 AND last_seq < $4
+UPDATE agents SET status = COALESCE(NULLIF($2, ''), status), updated_at = $3, last_seq = $4,
+    lost_at = CASE WHEN $2 = '' THEN lost_at WHEN $2 = 'lost' THEN $5 ELSE NULL END
+WHERE id = $1 AND last_seq < $4
+"""
+
+# After the agent's other changes (so `<=`): a re-opening never shortens the cooldown already set.
+CIRCUIT_AGENT = """
+UPDATE agents SET circuit_failures = $3,
+    circuit_open_until = CASE WHEN $2::timestamptz IS NULL THEN NULL
+                              ELSE GREATEST($2::timestamptz, circuit_open_until) END
+WHERE id = $1 AND last_seq <= $4
+"""
+
+# Retry state of the rows in BatchChanges.retried, after their other changes; a client's retry (reset) also
+# clears the previous end, writing finished_at and result as they stand after the batch.
+RETRY_TASKS = """
+UPDATE tasks AS t SET failure_reason = u.failure_reason, retry_at = u.retry_at, dead_lettered = u.dead_lettered,
+    finished_at = CASE WHEN u.reset THEN u.finished_at ELSE t.finished_at END,
+    result = CASE WHEN u.reset THEN u.result ELSE t.result END
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bool[], $5::bool[], $6::timestamptz[], $7::jsonb[],
+    $8::bigint[]) AS u(id, failure_reason, retry_at, dead_lettered, reset, finished_at, result, last_seq)
+WHERE t.id = u.id AND t.last_seq <= u.last_seq
 """
 
 # An instance raised in this batch (resolved too, if so); a replay's newer fold wins, as for tasks.
@@ -208,6 +232,11 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
         marked = [changes.tasks[task_id] for task_id in changes.marked]
         await conn.execute(MARK_TASKS, [r.id for r in marked], [r.pinned_agent_id for r in marked],
                            [r.cancel_requested_at for r in marked], [r.last_seq for r in marked])
+    if changes.retried:
+        rows = [changes.tasks[task_id] for task_id in changes.retried]
+        await conn.execute(RETRY_TASKS, [r.id for r in rows], [r.failure_reason for r in rows],
+                           [r.retry_at for r in rows], [r.dead_lettered for r in rows], [r.reset for r in rows],
+                           [r.finished_at for r in rows], [r.result for r in rows], [r.last_seq for r in rows])
     upserts, updates = [], []
     for a in changes.agents.values():
         e = a.registered
@@ -217,11 +246,15 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
                 e.executor, _json.encode(e.hardware).decode(), a.registered_at, a.updated_at, a.last_seq,
             ))
         else:
-            updates.append((a.id, a.status, a.updated_at, a.last_seq))
+            updates.append((a.id, a.status, a.updated_at, a.last_seq, a.lost_at))
     if upserts:
         await conn.executemany(UPSERT_AGENT, upserts)
     if updates:
         await conn.executemany(UPDATE_AGENT, updates)
+    circuits = [(a.id, a.circuit_open_until, a.circuit_failures, a.last_seq) for a in changes.agents.values()
+                if a.circuit]
+    if circuits:
+        await conn.executemany(CIRCUIT_AGENT, circuits)
     if changes.alerts:
         await _write_alerts(conn, list(changes.alerts.values()))
     if changes.audit:

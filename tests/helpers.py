@@ -6,7 +6,11 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
+
+from core.domain import task as task_domain
+from core.domain.retry import Failure, RetryPolicy
 
 T = TypeVar("T")
 
@@ -37,3 +41,12 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
         await asyncio.sleep(interval)
+
+
+def fail(state: Any, agent_id: str, attempt: int, error: str, retryable: bool, exit_code: int | None, output: str,
+         started_at: datetime | None = None, reason: str = "executor_error", now: datetime | None = None) -> list[Any]:
+    """A failed-run report as the coordinator decides it, under the default retry policy (no jitter)."""
+    failure = Failure(reason=reason, error=error, retryable=retryable, agent_id=agent_id, exit_code=exit_code,
+                      output=output)
+    return task_domain.record_failure(state, failure, attempt, RetryPolicy(), now or datetime(2026, 1, 1, tzinfo=UTC),
+                                      0.0, started_at)

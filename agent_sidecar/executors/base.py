@@ -21,6 +21,8 @@ class ExecutionResult(msgspec.Struct, frozen=True, kw_only=True):
     metrics: dict[str, float] = {}
     error: str = ""
     retryable: bool = False
+    # The sidecar stopped the run at the task's timeout.
+    timed_out: bool = False
 
     @classmethod
     def success(cls, output: str, *, exit_code: int | None = None, metrics: dict[str, float] | None = None) -> ExecutionResult:

@@ -4,7 +4,8 @@ A cancel of a task no online agent holds (pending, queued, or held by an agent t
 TaskCancelled decision; a task an online agent holds gets a CancelTask order, and a draining agent a
 DrainAgent order, on core NATS. Orders are not stored, so every RESEND_S they are sent again until the log
 shows them carried out: a lost message never leaves a task running. An assignment whose agent deregistered
-without starting it is handed back to the queue as a new attempt.
+without starting it is handed back to the queue as a new attempt; what a lost agent held (assigned or
+running) ends its attempt under the retry policy (core/domain/task.py `lose`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import msgspec
 from nats.aio.client import Client as NATS
@@ -20,7 +22,8 @@ from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
 from core.coordinator.writer import Plan
 from core.domain import task as task_domain
-from core.domain.agent import AgentStatus
+from core.domain.agent import GONE, AgentStatus
+from core.domain.retry import RetryPolicy
 from core.domain.task import HOLDS_SLOT, TERMINAL, TaskStatus
 from core.events.task import TaskEvent
 from core.messages import CancelTask, Control, DrainAgent
@@ -36,7 +39,9 @@ MakePlan = Callable[[str, list[TaskEvent], int], Plan]
 
 
 class Controls:
-    def __init__(self, fleet: Fleet, decisions: Decisions, nc: NATS, settings: Settings) -> None:
+    def __init__(self, fleet: Fleet, decisions: Decisions, nc: NATS, settings: Settings,
+                 policy: RetryPolicy | None = None) -> None:
+        self._policy = policy or RetryPolicy()
         self._fleet = fleet
         self._decisions = decisions
         self._nc = nc
@@ -56,7 +61,7 @@ class Controls:
         self._cancels.update(self._fleet.cancelling)
         for a in self._fleet.agents.values():
             status = a.agent.status
-            if status is AgentStatus.DRAINING or (status is AgentStatus.OFFLINE and a.tasks):
+            if status is AgentStatus.DRAINING or (status in GONE and a.tasks):
                 self._agents[a.agent.id] = None
         return bool(self._cancels or self._agents)
 
@@ -82,7 +87,7 @@ class Controls:
             self._cancels[task_id] = None  # once its events are folded (which wakes us), decide from there
             return
         holder = self._fleet.agents.get(task.agent_id) if task.agent_id and task.status in HOLDS_SLOT else None
-        if holder is not None and holder.agent.status is not AgentStatus.OFFLINE:
+        if holder is not None and holder.agent.status not in GONE:
             orders.append((holder.agent.id, CancelTask(task_id=task.id, attempt=task.attempt)))
         else:
             plans.append(make_plan(task_id, task_domain.cancel(task), entry.last_seq))
@@ -94,18 +99,23 @@ class Controls:
         if a.agent.status is AgentStatus.DRAINING:
             orders.append((agent_id, DrainAgent(session_id=a.agent.session_id)))
             return
-        if a.agent.status is not AgentStatus.OFFLINE:
+        if a.agent.status not in GONE:
             return
+        lost = a.agent.status is AgentStatus.LOST
+        now = datetime.now(UTC)
         for task_id in sorted(a.tasks):
             entry = self._fleet.tasks.get(task_id)
-            # Only work it never started: a run it began ended with a report before it deregistered.
-            if (entry is None or entry.task.status is not TaskStatus.ASSIGNED
-                    or entry.task.cancel_requested_at is not None):
+            # A deregistered agent ended every run it began with a report: only work it never started is left.
+            # A lost one may have been cut off mid-run: all it held ends its attempt.
+            if (entry is None or entry.task.status not in HOLDS_SLOT or entry.task.cancel_requested_at is not None
+                    or (not lost and entry.task.status is not TaskStatus.ASSIGNED)):
                 continue
             if self._decisions.is_open(task_id):
                 self._agents[agent_id] = None
                 continue
-            plans.append(make_plan(task_id, task_domain.hand_back(entry.task), entry.last_seq))
+            events = (task_domain.lose(entry.task, self._policy, now) if lost
+                      else task_domain.hand_back(entry.task))
+            plans.append(make_plan(task_id, events, entry.last_seq))
 
     async def send(self, orders: list[Order]) -> None:
         for agent_id, order in orders:

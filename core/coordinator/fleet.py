@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, deque
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -13,8 +14,19 @@ from core.domain import task as task_domain
 from core.domain.agent import Agent, AgentStatus
 from core.domain.placement import Candidate, Requirement
 from core.domain.task import HOLDS_SLOT, TERMINAL, Task, TaskStatus
+from core.events.agent import AgentRegistered
 from core.events.envelope import Recorded
-from core.events.task import TaskCreated, TaskPinned
+from core.events.task import (
+    TaskCompleted,
+    TaskCreated,
+    TaskFailed,
+    TaskPinned,
+    TaskRetryScheduled,
+    TaskTimedOut,
+)
+
+# Failures that count against the agent that ran the task (its circuit breaker), by reason.
+AGENT_FAULTS = frozenset({"executor_error", "timed_out"})
 
 
 class TaskEntry(msgspec.Struct, kw_only=True):
@@ -29,6 +41,8 @@ class AgentEntry(msgspec.Struct, kw_only=True):
     tasks: set[str] = msgspec.field(default_factory=set)
     # Assignments decided but not yet folded back from the log.
     reserved: int = 0
+    # Runs that failed on this agent in a row (its circuit breaker opens at a threshold); a completion resets it.
+    failure_streak: int = 0
 
     def recount(self) -> None:
         self.candidate.in_flight = len(self.tasks) + self.reserved
@@ -46,12 +60,17 @@ def need_of(task: Task) -> Requirement:
 class Fleet:
     """Tasks and agents as of the last applied stream sequence."""
 
-    def __init__(self) -> None:
+    def __init__(self, aging_s: float = 10.0) -> None:
         self.tasks: dict[str, TaskEntry] = {}
         self.agents: dict[str, AgentEntry] = {}
         self.applied_seq = 0
-        # Ready tasks grouped by what they need: (-priority, queued seq, task id) heaps.
-        self.ready: dict[Requirement, list[tuple[int, int, str]]] = {}
+        # Waiting time worth one priority level: a task queued aging_s earlier ranks as if one level higher,
+        # so low priority never starves (and within a priority, first queued goes first).
+        self.aging_s = aging_s
+        # Ready tasks grouped by what they need: (ready time - priority * aging_s, queued seq, task id) heaps.
+        self.ready: dict[Requirement, list[tuple[float, int, str]]] = {}
+        # Retries waiting out their backoff: (not before, seq, task id); the scheduler moves them when due.
+        self.delayed: list[tuple[datetime, int, str]] = []
         # dependency id -> pending tasks waiting for it
         self.dependents: dict[str, set[str]] = {}
         # Tasks by status, and the latest tasks to reach an end state (for the metrics; drained by them).
@@ -89,8 +108,8 @@ class Fleet:
                 self.finished.append(task)
         # A pin moves a queued task to its agent's own heap (the old entry goes stale: see peek_ready).
         if task.status is TaskStatus.QUEUED and (before is not TaskStatus.QUEUED or type(env.data) is TaskPinned):
-            heap = self.ready.setdefault(need_of(task), [])
-            heapq.heappush(heap, (-task.spec.priority, rec.seq, task.id))
+            self.enqueue(task, rec.seq)
+        self._count_agent_outcome(env.data)
         if task.cancel_requested_at is not None:
             if task.status in TERMINAL:
                 self.cancelling.pop(task.id, None)
@@ -100,6 +119,39 @@ class Fleet:
             self._release(before_agent, task.id)
         if task.status in HOLDS_SLOT and task.agent_id and before not in HOLDS_SLOT:
             self._hold(task.agent_id, task.id)
+
+    def enqueue(self, task: Task, seq: int) -> None:
+        """Into its ready heap, or the delayed heap while a retry's backoff runs."""
+        if task.not_before is not None:
+            heapq.heappush(self.delayed, (task.not_before, seq, task.id))
+            return
+        ready_at = task.queued_at or task.created_at
+        key = ready_at.timestamp() - task.spec.priority * self.aging_s
+        heapq.heappush(self.ready.setdefault(need_of(task), []), (key, seq, task.id))
+
+    def release_due(self, now: datetime) -> datetime | None:
+        """Move retries whose backoff ended into their ready heaps; returns when the next one is due."""
+        while self.delayed and self.delayed[0][0] <= now:
+            not_before, seq, task_id = heapq.heappop(self.delayed)
+            entry = self.tasks.get(task_id)
+            if entry is None or entry.task.status is not TaskStatus.QUEUED or entry.task.not_before != not_before:
+                continue  # stale: placed, cancelled, or queued again since
+            key = not_before.timestamp() - entry.task.spec.priority * self.aging_s
+            heapq.heappush(self.ready.setdefault(need_of(entry.task), []), (key, seq, task_id))
+        return self.delayed[0][0] if self.delayed else None
+
+    def _count_agent_outcome(self, event: Any) -> None:
+        match event:
+            case TaskCompleted(agent_id=agent_id):
+                if (a := self.agents.get(agent_id)) is not None:
+                    a.failure_streak = 0
+            case TaskRetryScheduled(agent_id=str(agent_id), reason=reason) | TaskFailed(
+                    agent_id=str(agent_id), reason=reason) if reason in AGENT_FAULTS:
+                if (a := self.agents.get(agent_id)) is not None:
+                    a.failure_streak += 1
+            case TaskTimedOut(agent_id=str(agent_id)):
+                if (a := self.agents.get(agent_id)) is not None:
+                    a.failure_streak += 1
 
     def _hold(self, agent_id: str, task_id: str) -> None:
         a = self.agents.get(agent_id)
@@ -128,10 +180,31 @@ class Fleet:
                 if t.task.agent_id == agent.id and t.task.status in HOLDS_SLOT:
                     entry.tasks.add(t.task.id)
         entry.agent, entry.last_seq = agent, rec.seq
+        if isinstance(env.data, AgentRegistered):
+            entry.failure_streak = 0  # a new session starts with a clean record (and a closed circuit)
         c = entry.candidate
         c.capabilities, c.models, c.max_concurrency = agent.capabilities, agent.models, agent.max_concurrency
-        c.online = agent.status is AgentStatus.ONLINE
         entry.recount()
+        self._set_online(entry, None)
+
+    @staticmethod
+    def _set_online(entry: AgentEntry, now: datetime | None) -> None:
+        # With no clock (folding), an open circuit counts as open; refresh_circuits(now) says when it ended.
+        until = entry.agent.circuit_open_until
+        tripped = until is not None and (now is None or until > now)
+        entry.candidate.online = entry.agent.status is AgentStatus.ONLINE and not tripped
+
+    def refresh_circuits(self, now: datetime) -> datetime | None:
+        """Agents whose cooldown ended take work again (half-open); returns when the next cooldown ends."""
+        nearest: datetime | None = None
+        for entry in self.agents.values():
+            until = entry.agent.circuit_open_until
+            if until is None:
+                continue
+            self._set_online(entry, now)
+            if until > now and (nearest is None or until < nearest):
+                nearest = until
+        return nearest
 
     def reserve(self, agent_id: str, delta: int) -> None:
         a = self.agents.get(agent_id)

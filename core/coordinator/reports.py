@@ -7,6 +7,7 @@ decisions of a batch are appended together.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, assert_never
@@ -16,6 +17,7 @@ from core.coordinator.fleet import Fleet
 from core.coordinator.writer import Plan, Writer
 from core.domain import agent as agent_domain
 from core.domain import task as task_domain
+from core.domain.retry import Failure, RetryPolicy
 from core.domain.task import Task
 from core.errors import StaleReport
 from core.events.agent import AgentRegistered
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 TaskReport = Started | Completed | Failed
 
 
-def task_events(task: Task, report: TaskReport) -> list[TaskEvent]:
+def task_events(task: Task, report: TaskReport, policy: RetryPolicy, now: datetime, jitter: float) -> list[TaskEvent]:
     """What one report means for the task as it stands: its events, none (an echo) or a rejection."""
     try:
         match report:
@@ -37,8 +39,9 @@ def task_events(task: Task, report: TaskReport) -> list[TaskEvent]:
                 return task_domain.record_completion(task, report.agent_id, report.attempt, report.result,
                                                      report.started_at)
             case Failed():
-                return task_domain.record_failure(task, report.agent_id, report.attempt, report.error,
-                                                  report.retryable, report.exit_code, report.output,
+                failure = Failure(reason=report.reason, error=report.error, retryable=report.retryable,
+                                  agent_id=report.agent_id, exit_code=report.exit_code, output=report.output)
+                return task_domain.record_failure(task, failure, report.attempt, policy, now, jitter,
                                                   report.started_at)
             case _:
                 assert_never(report)
@@ -51,7 +54,10 @@ def task_events(task: Task, report: TaskReport) -> list[TaskEvent]:
 
 
 class ReportHandler:
-    def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer) -> None:
+    def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer, policy: RetryPolicy,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self._policy = policy
+        self._jitter = jitter
         self._fleet = fleet
         self._decisions = decisions
         self._writer = writer
@@ -76,7 +82,7 @@ class ReportHandler:
                 continue
             state, events = entry.task, []
             for report in reports:
-                step = task_events(state, report)
+                step = task_events(state, report, self._policy, now, self._jitter())
                 state = task_domain.after(state, step, now) if step else state
                 events += step
             if events:
@@ -110,8 +116,11 @@ def _kind(report: TaskReport) -> str:
 
 def _is_echo(task: Task, agent_id: str, attempt: int, kind: str) -> bool:
     """The same agent and attempt already moved the task past this report."""
+    if kind == "failed" and (task.failed_agent_id, task.failed_attempt) == (agent_id, attempt):
+        return True  # that failure was recorded and a retry queued
     if task.agent_id != agent_id or task.attempt != attempt:
         return False
     status = task.status.value
     return ((kind == "started" and status in ("running", "completed", "failed", "cancelled")) or (kind == status)
-            or (kind == "failed" and status == "cancelled"))  # a stopped run's failure was recorded as its cancel
+            # a stopped run's failure was recorded as its cancel, or as the timeout it was
+            or (kind == "failed" and status in ("cancelled", "timed_out")))

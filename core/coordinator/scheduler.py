@@ -8,14 +8,15 @@ sends the dispatches of the assignments among them, so a burst of tasks costs a 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from core.coordinator import tracing
+from core.coordinator.breakers import Breakers
 from core.coordinator.controls import Controls
+from core.coordinator.liveness import Liveness
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet, need_of
 from core.coordinator.writer import Plan, Writer
@@ -23,7 +24,15 @@ from core.domain import task as task_domain
 from core.domain.placement import Candidate, Requirement, choose
 from core.domain.task import TaskStatus
 from core.events.envelope import Envelope
-from core.events.task import TaskCreated, TaskEvent, TaskFailed
+from core.events.task import (
+    TaskCompleted,
+    TaskCreated,
+    TaskEvent,
+    TaskFailed,
+    TaskRetryRequested,
+    TaskRetryScheduled,
+    TaskTimedOut,
+)
 from core.messages import Dispatch
 from core.metrics import PLACEMENT_SECONDS
 from core.runtime import cancel_and_wait
@@ -32,11 +41,16 @@ log = logging.getLogger(__name__)
 
 # Decisions in flight at once: bounds memory and the JetStream publish window.
 MAX_IN_FLIGHT = 4096
+# Events that end a run on an agent: they move its circuit breaker's streak.
+RUN_ENDS = (TaskCompleted, TaskFailed, TaskRetryScheduled, TaskTimedOut)
 
 
 class Scheduler:
     def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer, controls: Controls,
-                 trace: tracing.CoordinatorTracing | None = None) -> None:
+                 trace: tracing.CoordinatorTracing | None = None, liveness: Liveness | None = None,
+                 breakers: Breakers | None = None) -> None:
+        self._liveness = liveness
+        self._breakers = breakers
         self._fleet = fleet
         self._decisions = decisions
         self._writer = writer
@@ -48,17 +62,23 @@ class Scheduler:
         self._tick = 0
         self._in_flight = 0
         self._running: set[asyncio.Task[None]] = set()
+        # Wakes the loop when the next retry's backoff ends.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: datetime | None = None
 
     def note(self, envelope: Envelope[Any]) -> None:
         """React to a folded event (only once caught up with the log)."""
         if envelope.aggregate == "task":
             entry = self._fleet.tasks.get(envelope.aggregate_id)
-            if isinstance(envelope.data, TaskCreated):
+            if isinstance(envelope.data, TaskCreated | TaskRetryRequested):
                 self._to_check[envelope.aggregate_id] = None
             elif entry is not None and task_domain.is_terminal(entry.task):
                 self._to_check.update(dict.fromkeys(sorted(self._fleet.dependents.get(envelope.aggregate_id, ()))))
             elif entry is not None and entry.task.cancel_requested_at is not None:
                 self._controls.cancel(envelope.aggregate_id)
+            agent_id = getattr(envelope.data, "agent_id", None)
+            if self._breakers is not None and agent_id and isinstance(envelope.data, RUN_ENDS):
+                self._breakers.note(agent_id)
         elif envelope.aggregate == "agent":
             self._controls.agent_changed(envelope.aggregate_id)
         self._wake.set()
@@ -79,6 +99,10 @@ class Scheduler:
         if resend:
             self._spawn(self._writer.dispatch_many(resend), 0)
         self._controls.sweep()  # cancels, drains and hand-backs the last leader left unfinished
+        if self._liveness is not None:
+            self._liveness.start(datetime.now(UTC))
+        if self._breakers is not None:
+            self._breakers.sweep()
         self._wake.set()
 
     async def run(self) -> None:
@@ -88,15 +112,36 @@ class Scheduler:
             planned_ns = tracing.now_ns() if self._trace is not None else 0
             plans: list[Plan] = []
             assignments: dict[str, str] = {}
+            now = datetime.now(UTC)
+            self._release_due(now)
             candidates = self._fleet.candidates()
             # First: a task being cancelled must not be queued or placed by the steps after.
             orders = self._controls.plan(plans, self._decide)
+            if self._liveness is not None:
+                self._liveness.plan(plans, now)
+            if self._breakers is not None:
+                self._breakers.plan(plans, now)
             self._advance_pending(plans, assignments, candidates)
             self._place(plans, assignments, candidates)
             if plans:
                 self._spawn(self._execute(plans, assignments, planned_ns), len(plans))
             if orders:
                 self._spawn(self._controls.send(orders), 0)
+
+    def _release_due(self, now: datetime) -> None:
+        """Retries whose backoff ended, and agents whose circuit cooldown ended, become placeable; wake up again
+        when the next of either is due."""
+        times = [t for t in (self._fleet.release_due(now), self._fleet.refresh_circuits(now)) if t is not None]
+        due = min(times) if times else None
+        if due is not None and (self._timer is None or self._timer_at is None or due < self._timer_at):
+            if self._timer is not None:
+                self._timer.cancel()
+            delay = max(0.0, (due - now).total_seconds())
+            self._timer, self._timer_at = asyncio.get_running_loop().call_later(delay, self._due), due
+
+    def _due(self) -> None:
+        self._timer = self._timer_at = None
+        self._wake.set()
 
     def _room(self, plans: list[Plan]) -> bool:
         return self._in_flight + len(plans) < MAX_IN_FLIGHT
@@ -197,13 +242,15 @@ class Scheduler:
         """A decision lost a race: decide again (from the fold, which will soon show what won)."""
         entry = self._fleet.tasks.get(task_id)
         if entry is None:
+            if self._breakers is not None and task_id in self._fleet.agents:
+                self._breakers.note(task_id)  # an agent decision: the liveness loop retries its own
+            self._wake.set()
             return
         task = entry.task
         if task.cancel_requested_at is not None:
             self._controls.cancel(task_id)
         elif task.status is TaskStatus.QUEUED:
-            heap = self._fleet.ready.setdefault(need_of(task), [])
-            heapq.heappush(heap, (-task.spec.priority, entry.last_seq, task_id))
+            self._fleet.enqueue(task, entry.last_seq)
         elif task.status is TaskStatus.PENDING:
             self._to_check[task_id] = None
         elif task.status is TaskStatus.ASSIGNED and task.agent_id:

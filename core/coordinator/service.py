@@ -1,9 +1,12 @@
-"""Wires the coordinator: fold the log, then schedule, handle reports and watch heartbeats until stopped."""
+"""Wires the coordinator: fold the log; once it holds the leader lease, schedule, handle reports and watch
+heartbeats until stopped (a standby keeps folding, ready to take over)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
@@ -13,11 +16,14 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from core.coordinator.alerts import AlertMonitor
+from core.coordinator.breakers import Breakers
 from core.coordinator.consumers import DURABLE, ensure_reports_consumer
 from core.coordinator.controls import Controls
 from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
 from core.coordinator.fleet_metrics import FleetMetrics
+from core.coordinator.lease import Lease
+from core.coordinator.liveness import Liveness
 from core.coordinator.reports import ReportHandler
 from core.coordinator.scheduler import Scheduler
 from core.coordinator.tracing import CoordinatorTracing
@@ -25,9 +31,10 @@ from core.coordinator.writer import Writer
 from core.events.codec import decode_envelope
 from core.events.envelope import Recorded
 from core.messages import Deregistered, Registered, heartbeat_decoder, report_decoder
-from core.metrics import serve_metrics
+from core.ids import uuid7
+from core.metrics import COORDINATOR_LEADER, serve_metrics
 from core.runtime import cancel_and_wait, retrying
-from core.settings import Settings
+from core.settings import Settings, retry_policy
 from core.store.connect import connect
 from core.store.event_store import EventStore
 from core.store.publisher import Publisher
@@ -49,19 +56,29 @@ class Coordinator:
         self.trace = CoordinatorTracing(tracing) if tracing is not None else None
         self.settings = settings
         self.nc, self.js = nc, js
-        self.fleet = Fleet()
+        self.fleet = Fleet(settings.priority_aging_s)
         self.decisions = Decisions()
+        self.lease = Lease(js, settings, holder=f"{socket.gethostname()}-{os.getpid()}-{uuid7()[-8:]}")
         self.publisher = Publisher(nc, configured_url=settings.nats_url, name="hive-coordinator-publisher")
-        self.writer = Writer(EventStore(nc, js, settings, self.publisher), self.publisher, settings, self.decisions)
-        self.controls = Controls(self.fleet, self.decisions, nc, settings)
-        self.scheduler = Scheduler(self.fleet, self.decisions, self.writer, self.controls, self.trace)
-        self.reports = ReportHandler(self.fleet, self.decisions, self.writer)
+        self.writer = Writer(EventStore(nc, js, settings, self.publisher), self.publisher, settings, self.decisions,
+                             may_write=self.lease.valid)
+        policy = retry_policy(settings)
+        self.controls = Controls(self.fleet, self.decisions, nc, settings, policy)
+        self.liveness = Liveness(self.fleet, self.decisions, settings.agent_lost_after_s)
+        self.breakers = Breakers(self.fleet, self.decisions, settings.breaker_failures, settings.breaker_cooldown_s)
+        self.scheduler = Scheduler(self.fleet, self.decisions, self.writer, self.controls, self.trace,
+                                   self.liveness, self.breakers)
+        self.reports = ReportHandler(self.fleet, self.decisions, self.writer, policy)
         self.caught_up = asyncio.Event()
+        # Set while the fold has reached _target (the stream's end when it was last asked).
+        self._target = 0
+        self._reached = asyncio.Event()
         self.metrics = FleetMetrics()
         self.alerts = AlertMonitor(settings, self.fleet, self.decisions, self.writer, js)
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
+        """Fold the log, wait for the leader lease (a standby waits here, folding on), take over, run."""
         info = await self.js.stream_info(self.settings.events_stream)
         target = info.state.last_seq
         fold = asyncio.create_task(self._fold(target), name="fold")
@@ -69,9 +86,15 @@ class Coordinator:
         await self._wait_caught_up(fold)
         log.info("caught up with the log at seq %d: %d tasks, %d agents",
                  self.fleet.applied_seq, len(self.fleet.tasks), len(self.fleet.agents))
+        await self.lease.acquire()
+        # Whatever the last leader appended up to its end must be folded before deciding anything.
+        await self._catch_up(fold)
         self.scheduler.take_over()
         self.metrics.forget_history(self.fleet)
+        COORDINATOR_LEADER.set(1)
         self._tasks += [
+            asyncio.create_task(self.lease.hold(), name="lease"),
+            asyncio.create_task(self.liveness.run(self.scheduler.poke, lambda: datetime.now(UTC)), name="liveness"),
             asyncio.create_task(self._refresh_metrics(), name="metrics"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self.controls.run(self.scheduler.poke), name="controls"),
@@ -80,8 +103,17 @@ class Coordinator:
             asyncio.create_task(self.alerts.run(), name="alerts"),
         ]
 
-    async def _wait_caught_up(self, fold: asyncio.Task[Any]) -> None:
-        waiter = asyncio.create_task(self.caught_up.wait())
+    async def _catch_up(self, fold: asyncio.Task[Any]) -> None:
+        info = await self.js.stream_info(self.settings.events_stream)
+        self._target = info.state.last_seq
+        if self.fleet.applied_seq >= self._target:
+            return
+        self._reached.clear()
+        await self._wait_caught_up(fold, self._reached)
+        log.info("took over at seq %d", self.fleet.applied_seq)
+
+    async def _wait_caught_up(self, fold: asyncio.Task[Any], event: asyncio.Event | None = None) -> None:
+        waiter = asyncio.create_task((event or self.caught_up).wait())
         await asyncio.wait({waiter, fold}, return_when=asyncio.FIRST_COMPLETED)
         if fold.done():
             waiter.cancel()
@@ -96,6 +128,8 @@ class Coordinator:
                 self._apply(seq, data)
             if not self.caught_up.is_set() and self.fleet.applied_seq >= target:
                 self.caught_up.set()
+            if self._target and not self._reached.is_set() and self.fleet.applied_seq >= self._target:
+                self._reached.set()
 
         s = self.settings
         await follow(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", applied=lambda: self.fleet.applied_seq,
@@ -200,6 +234,8 @@ class Coordinator:
                 now = datetime.now(UTC)
                 stored = entry.created if loading and isinstance(entry.created, datetime) else now
                 self.alerts.heartbeat(beat, min(stored, now))
+                if self.liveness.beat(beat.agent_id, beat.session_id, min(stored, now)):
+                    self.scheduler.poke()  # a lost agent is back
                 agent = self.fleet.agents.get(beat.agent_id)
                 if agent is not None:
                     agent.candidate.tokens_per_s = beat.tokens_per_s
@@ -224,6 +260,8 @@ class Coordinator:
         await cancel_and_wait(*self._tasks)
         await self.scheduler.close()
         await self.publisher.close()
+        await self.lease.release()
+        COORDINATOR_LEADER.set(0)
 
 
 async def run_coordinator(settings: Settings, stop: asyncio.Event) -> None:
@@ -232,7 +270,15 @@ async def run_coordinator(settings: Settings, stop: asyncio.Event) -> None:
     nc, js = await connect(settings, "hive-coordinator")
     coordinator = Coordinator(settings, nc, js, tracing)
     try:
-        await coordinator.start()
+        # A standby waits in start() for the lease; a stop meanwhile ends it there.
+        starting = asyncio.create_task(coordinator.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            await cancel_and_wait(starting)
+            return
+        stopping.cancel()
+        starting.result()
         await coordinator.wait(stop)
     finally:
         await coordinator.stop()

@@ -13,7 +13,7 @@ import nats.errors
 from nats.js.errors import ServiceUnavailableError
 
 from core.coordinator.decisions import Decisions
-from core.errors import ConcurrencyError
+from core.errors import ConcurrencyError, HiveError
 from core.events.envelope import EventData, new_envelope
 from core.ids import uuid7
 from core.messages import Dispatch, dispatch_encoder
@@ -30,6 +30,10 @@ TRANSIENT = (nats.errors.TimeoutError, nats.errors.ConnectionClosedError, nats.e
 RETRIES = 20
 
 
+class NotLeader(HiveError):
+    """A decision was attempted without a valid lease."""
+
+
 @dataclass(slots=True)
 class Plan:
     """One decision: events for one aggregate, appended only if its last seq is still `expected_seq`."""
@@ -44,7 +48,11 @@ class Plan:
 
 
 class Writer:
-    def __init__(self, store: EventStore, publisher: Publisher, settings: Settings, decisions: Decisions) -> None:
+    def __init__(self, store: EventStore, publisher: Publisher, settings: Settings, decisions: Decisions,
+                 may_write: Callable[[], bool] | None = None) -> None:
+        # False once this coordinator may no longer be the leader (its lease went unrenewed for a TTL): a
+        # paused leader that wakes up must not append before it notices it was replaced.
+        self._may_write = may_write
         self._store = store
         self._publisher = publisher
         self._settings = settings
@@ -59,6 +67,8 @@ class Writer:
 
         Each aggregate stays locked (see Decisions) until its events come back through the fold.
         """
+        if self._may_write is not None and not self._may_write():
+            raise NotLeader("this coordinator's lease lapsed: it decides nothing more")
         now = datetime.now(UTC)
         batches: list[tuple[list[Any], int]] = []
         stored = [False] * len(plans)

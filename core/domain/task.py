@@ -8,6 +8,7 @@ from typing import Any, assert_never
 
 import msgspec
 
+from core.domain.retry import AGENT_LOST, TIMED_OUT, Failure, RetryPolicy, retry_at
 from core.errors import DomainError, StaleReport
 from core.events.envelope import Envelope
 from core.events.task import (
@@ -22,7 +23,10 @@ from core.events.task import (
     TaskQueued,
     TaskReportRejected,
     TaskResult,
+    TaskRetryRequested,
+    TaskRetryScheduled,
     TaskStarted,
+    TaskTimedOut,
 )
 
 
@@ -61,6 +65,18 @@ class Task(msgspec.Struct, kw_only=True):
     cancel_requested_at: datetime | None = None
     # The only agent the task may be placed on (an admin's pin), if any.
     pinned_agent_id: str | None = None
+    # The retry budget since creation (or the last client retry): failed or timed-out runs, and lost agents.
+    failures: int = 0
+    losses: int = 0
+    # A retry waits in the queue until then (its backoff).
+    not_before: datetime | None = None
+    # Why the last attempt ended without a result (executor_error, timed_out, agent_lost, dependency_failed).
+    failure_reason: str | None = None
+    # Failed for good after running: a dead letter, until a client retries it.
+    dead_lettered: bool = False
+    # The latest attempt its agent reported failed (a redelivery of that report is an echo, not a late report).
+    failed_agent_id: str | None = None
+    failed_attempt: int = 0
 
 
 def evolve(state: Task | None, envelope: Envelope[Any]) -> Task:
@@ -89,14 +105,35 @@ def _apply(state: Task, event: TaskEvent, at: datetime) -> Task:
             raise DomainError(f"task {state.id}: created twice")
         case TaskQueued(attempt=attempt):
             state.status, state.attempt, state.agent_id, state.queued_at = TaskStatus.QUEUED, attempt, None, at
+            state.not_before = None
         case TaskAssigned(agent_id=agent_id, attempt=attempt):
             state.status, state.agent_id, state.attempt = TaskStatus.ASSIGNED, agent_id, attempt
         case TaskStarted():
             state.status, state.started_at = TaskStatus.RUNNING, at
         case TaskCompleted(result=result):
             state.status, state.result, state.error, state.finished_at = TaskStatus.COMPLETED, result, None, at
-        case TaskFailed(error=error):
+        case TaskFailed(error=error, reason=reason, dead_lettered=dead):
             state.status, state.error, state.finished_at = TaskStatus.FAILED, error, at
+            state.failure_reason, state.dead_lettered = reason, dead
+            if reason != "dependency_failed":
+                state.failures += reason != AGENT_LOST
+                state.losses += reason == AGENT_LOST
+        case TaskRetryScheduled(next_attempt=attempt, reason=reason, error=error, not_before=not_before):
+            if reason != AGENT_LOST:
+                state.failed_agent_id, state.failed_attempt = state.agent_id, state.attempt
+            state.status, state.attempt, state.agent_id, state.queued_at = TaskStatus.QUEUED, attempt, None, at
+            state.error, state.failure_reason, state.not_before = error, reason, not_before
+            state.failures += reason != AGENT_LOST
+            state.losses += reason == AGENT_LOST
+        case TaskTimedOut(error=error, dead_lettered=dead):
+            state.status, state.error, state.finished_at = TaskStatus.TIMED_OUT, error, at
+            state.failure_reason, state.dead_lettered = TIMED_OUT, dead
+            state.failures += 1
+        case TaskRetryRequested():
+            state.status, state.agent_id, state.result, state.error, state.finished_at = (
+                TaskStatus.PENDING, None, None, None, None)
+            state.failures = state.losses = 0
+            state.failure_reason, state.dead_lettered, state.not_before = None, False, None
         case TaskReportRejected():
             pass
         case TaskCancelRequested():
@@ -202,22 +239,61 @@ def record_completion(
 
 
 def record_failure(
-    state: Task, agent_id: str, attempt: int, error: str, retryable: bool, exit_code: int | None, output: str,
+    state: Task, failure: Failure, attempt: int, policy: RetryPolicy, now: datetime, jitter: float,
     started_at: datetime | None = None,
 ) -> list[TaskEvent]:
+    """An agent's failed run: a cancel if one was asked for, else a retry or the end, as the policy says."""
+    agent_id = failure.agent_id or ""
     _check_fence(state, agent_id, attempt, "failed")
     events: list[TaskEvent] = []
     if state.status is TaskStatus.ASSIGNED and started_at is not None:
         events.append(TaskStarted(agent_id=agent_id, attempt=attempt, reported_at=started_at))
     if state.cancel_requested_at is not None:
         # The agent stopped the run because of the cancel (or it failed meanwhile): it ends cancelled, never retried.
-        events.append(TaskCancelled(agent_id=agent_id, attempt=attempt, reason=f"cancelled on request ({error})",
-                                    output=output, exit_code=exit_code))
+        events.append(TaskCancelled(agent_id=agent_id, attempt=attempt, reason=f"cancelled on request ({failure.error})",
+                                    output=failure.output, exit_code=failure.exit_code))
         return events
-    events.append(TaskFailed(
-        agent_id=agent_id, attempt=attempt, error=error, retryable=retryable, exit_code=exit_code, output=output
-    ))
-    return events
+    return events + end_attempt(state, failure, policy, now, jitter)
+
+
+def end_attempt(state: Task, failure: Failure, policy: RetryPolicy, now: datetime, jitter: float) -> list[TaskEvent]:
+    """The current attempt ended without a result: queue the next one (after a backoff) while the budget allows,
+    else fail the task for good as a dead letter. A lost agent's attempt is re-queued at once and counted apart."""
+    f = failure
+    lost = f.reason == AGENT_LOST
+    if lost:
+        again = state.losses + 1 < policy.max_agent_losses
+        not_before = now
+    else:
+        again = f.retryable and state.failures + 1 < state.spec.max_attempts
+        not_before = retry_at(policy, state.spec.retry_backoff_s, state.failures + 1, now, jitter)
+    if again:
+        return [TaskRetryScheduled(attempt=state.attempt, next_attempt=state.attempt + 1, agent_id=f.agent_id,
+                                   reason=f.reason, error=f.error, exit_code=f.exit_code, output=f.output,
+                                   not_before=not_before)]
+    if f.reason == TIMED_OUT:
+        return [TaskTimedOut(attempt=state.attempt, agent_id=f.agent_id, error=f.error, output=f.output,
+                             exit_code=f.exit_code)]
+    return [TaskFailed(agent_id=f.agent_id, attempt=state.attempt, error=f.error, reason=f.reason,
+                       retryable=f.retryable, exit_code=f.exit_code, output=f.output, dead_lettered=True)]
+
+
+def lose(state: Task, policy: RetryPolicy, now: datetime) -> list[TaskEvent]:
+    """The agent holding the task was declared lost: its attempt ends (a late report from it is fenced off)."""
+    if state.status not in HOLDS_SLOT:
+        raise DomainError(f"task {state.id} is {state.status}: no agent holds it")
+    if state.cancel_requested_at is not None:
+        return cancel(state)
+    failure = Failure(reason=AGENT_LOST, agent_id=state.agent_id,
+                      error=f"agent {state.agent_id} was lost (no heartbeat) while it held attempt {state.attempt}")
+    return end_attempt(state, failure, policy, now, 0.0)
+
+
+def request_retry(state: Task) -> list[TaskEvent]:
+    """A client's re-submission of a task that failed or timed out: it runs again with a fresh retry budget."""
+    if state.status not in (TaskStatus.FAILED, TaskStatus.TIMED_OUT):
+        raise DomainError(f"task {state.id} is {state.status}: only a failed or timed-out task can be retried")
+    return [TaskRetryRequested()]
 
 
 def reject_report(agent_id: str, attempt: int, report: str, reason: str) -> list[TaskEvent]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from core.events.envelope import EventData
@@ -50,6 +52,43 @@ class AgentDrainRequested(AgentEventData, frozen=True, kw_only=True):
     session_id: str
 
 
-AgentEvent = AgentRegistered | AgentDeregistered | AgentDrainRequested
+class AgentLost(AgentEventData, frozen=True, kw_only=True):
+    """No heartbeat from the session for the configured window: its tasks are re-queued as new attempts, and
+    any later report from it about those attempts is rejected (fencing)."""
 
-AGENT_EVENTS: tuple[type[AgentEventData], ...] = (AgentRegistered, AgentDeregistered, AgentDrainRequested)
+    TYPE = "agent.lost.v1"
+    session_id: str
+    # The last heartbeat seen (or, with none, when the coordinator began watching).
+    last_seen_at: datetime
+    silent_s: float
+
+
+class AgentRecovered(AgentEventData, frozen=True, kw_only=True):
+    """A lost session heartbeats again (it was paused or cut off, not dead): it takes work again."""
+
+    TYPE = "agent.recovered.v1"
+    session_id: str
+
+
+class AgentCircuitOpened(AgentEventData, frozen=True, kw_only=True):
+    """`failures` runs failed on the agent in a row: no placements on it until `until` (never shortened by a
+    later opening with an earlier end). After it, one run is tried (half-open): success closes, failure re-opens."""
+
+    TYPE = "agent.circuit_opened.v1"
+    failures: int
+    until: datetime
+
+
+class AgentCircuitClosed(AgentEventData, frozen=True, kw_only=True):
+    """A run completed on the agent after its circuit opened: placements are back to normal."""
+
+    TYPE = "agent.circuit_closed.v1"
+
+
+AgentEvent = (AgentRegistered | AgentDeregistered | AgentDrainRequested | AgentLost | AgentRecovered
+              | AgentCircuitOpened | AgentCircuitClosed)
+
+AGENT_EVENTS: tuple[type[AgentEventData], ...] = (
+    AgentRegistered, AgentDeregistered, AgentDrainRequested, AgentLost, AgentRecovered, AgentCircuitOpened,
+    AgentCircuitClosed,
+)

@@ -24,7 +24,10 @@ class TaskCreated(TaskEventData, frozen=True, kw_only=True):
     priority: int = 0
     payload: dict[str, Any] = {}
     depends_on: list[str] = []
+    # Runs allowed before the task fails for good (retryable failures and timeouts count); the gateway writes
+    # HIVE_TASK_MAX_ATTEMPTS when the client sets none. The first retry's backoff (None: HIVE_RETRY_BACKOFF_S).
     max_attempts: int = 1
+    retry_backoff_s: float | None = None
     timeout_s: float | None = None
     idempotency_key: str | None = None
     # Digest of the creating request, so a reused Idempotency-Key with another body is refused.
@@ -68,10 +71,48 @@ class TaskFailed(TaskEventData, frozen=True, kw_only=True):
     agent_id: str | None = None
     attempt: int
     error: str
+    # executor_error, dependency_failed, agent_lost (its agents kept being lost: a poison task)
     reason: str = "executor_error"
     retryable: bool = False
     exit_code: int | None = None
     output: str = ""
+    # Failed for good after running (no retry left, or not retryable): listed as a dead letter, re-submittable.
+    dead_lettered: bool = False
+
+
+class TaskRetryScheduled(TaskEventData, frozen=True, kw_only=True):
+    """An attempt failed (executor error, timeout, lost agent) and the retry policy allows another: the task is
+    queued again as `next_attempt`, placeable from `not_before` (the backoff)."""
+
+    TYPE = "task.retry_scheduled.v1"
+    attempt: int
+    next_attempt: int
+    agent_id: str | None = None
+    # executor_error, timed_out or agent_lost
+    reason: str
+    error: str
+    exit_code: int | None = None
+    output: str = ""
+    not_before: datetime
+
+
+class TaskTimedOut(TaskEventData, frozen=True, kw_only=True):
+    """The last allowed attempt ran past the task's timeout and was stopped: the task ends `timed_out`."""
+
+    TYPE = "task.timed_out.v1"
+    attempt: int
+    agent_id: str | None = None
+    error: str
+    output: str = ""
+    exit_code: int | None = None
+    dead_lettered: bool = True
+
+
+class TaskRetryRequested(TaskEventData, frozen=True, kw_only=True):
+    """A client re-submitted a failed or timed-out task (the envelope's actor says who): it runs again as a new
+    attempt with a fresh retry budget."""
+
+    TYPE = "task.retry_requested.v1"
 
 
 class TaskReportRejected(TaskEventData, frozen=True, kw_only=True):
@@ -111,7 +152,7 @@ class TaskPinned(TaskEventData, frozen=True, kw_only=True):
 
 TaskEvent = (
     TaskCreated | TaskQueued | TaskAssigned | TaskStarted | TaskCompleted | TaskFailed | TaskReportRejected
-    | TaskCancelRequested | TaskCancelled | TaskPinned
+    | TaskCancelRequested | TaskCancelled | TaskPinned | TaskRetryScheduled | TaskTimedOut | TaskRetryRequested
 )
 
 TASK_EVENTS: tuple[type[TaskEventData], ...] = (
@@ -125,4 +166,7 @@ TASK_EVENTS: tuple[type[TaskEventData], ...] = (
     TaskCancelRequested,
     TaskCancelled,
     TaskPinned,
+    TaskRetryScheduled,
+    TaskTimedOut,
+    TaskRetryRequested,
 )

@@ -44,7 +44,7 @@ def test_wildcard_does_not_leak_across_resources() -> None:
 
 def test_digest_ignores_key_order_and_explicit_defaults() -> None:
     a = parse(b'{"title": "x", "payload": {"b": 1, "a": {"d": 2, "c": 3}}}')
-    b = parse(b'{"payload": {"a": {"c": 3, "d": 2}, "b": 1}, "title": "x", "priority": 0, "max_attempts": 1}')
+    b = parse(b'{"payload": {"a": {"c": 3, "d": 2}, "b": 1}, "title": "x", "priority": 0, "timeout_s": null}')
     assert request_digest(a) == request_digest(b)
     assert request_digest(a) != request_digest(parse(b'{"title": "y"}'))
 

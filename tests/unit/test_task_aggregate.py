@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.domain import task as t
+from tests.helpers import fail
 from core.domain.task import TaskStatus
 from core.errors import DomainError, StaleReport
 from core.events import new_envelope
@@ -79,10 +80,10 @@ def test_a_final_report_that_says_when_the_task_started_records_that_start() -> 
     at = T0 + timedelta(seconds=9)
     assert t.record_completion(s, "a", 1, TaskResult(), started_at=at)[0] == TaskStarted(
         agent_id="a", attempt=1, reported_at=at)
-    failed = t.record_failure(s, "a", 1, "boom", False, 1, "", started_at=at)
+    failed = fail(s, "a", 1, "boom", False, 1, "", started_at=at)
     assert [type(e) for e in failed] == [TaskStarted, TaskFailed] and failed[0].reported_at == at  # type: ignore[union-attr]
     # Without a start time a failure may have happened before anything ran: no start is invented.
-    assert [type(e) for e in t.record_failure(s, "a", 1, "boom", False, 1, "")] == [TaskFailed]
+    assert [type(e) for e in fail(s, "a", 1, "boom", False, 1, "")] == [TaskFailed]
 
 
 def test_chained_decisions_see_each_others_events_without_touching_the_state() -> None:
@@ -107,7 +108,7 @@ def test_reports_from_another_assignment_are_stale(agent: str, attempt: int) -> 
     with pytest.raises(StaleReport):
         t.record_completion(s, agent, attempt, TaskResult())
     with pytest.raises(StaleReport):
-        t.record_failure(s, agent, attempt, "x", False, None, "")
+        fail(s, agent, attempt, "x", False, None, "")
 
 
 def test_report_after_completion_is_stale() -> None:
@@ -119,8 +120,10 @@ def test_report_after_completion_is_stale() -> None:
 
 def test_failure_is_recorded_with_its_details() -> None:
     s = given_events(CREATED, TaskQueued(attempt=1), TaskAssigned(agent_id="a", attempt=1))
-    [failed] = t.record_failure(s, "a", 1, "exit 3", True, 3, "partial")
-    assert failed == TaskFailed(agent_id="a", attempt=1, error="exit 3", retryable=True, exit_code=3, output="partial")
+    [failed] = fail(s, "a", 1, "exit 3", True, 3, "partial")
+    # The task allows one attempt (max_attempts 1): the failure is final, a dead letter.
+    assert failed == TaskFailed(agent_id="a", attempt=1, error="exit 3", retryable=True, exit_code=3, output="partial",
+                                dead_lettered=True)
     s = given_events(CREATED, TaskQueued(attempt=1), TaskAssigned(agent_id="a", attempt=1), failed)
     assert (s.status, s.error) == (TaskStatus.FAILED, "exit 3")
 
@@ -163,7 +166,7 @@ def test_any_report_sequence_keeps_the_fold_legal(reports: list[tuple[str, str, 
             elif kind == "complete":
                 events = t.record_completion(state, agent, attempt, TaskResult())
             else:
-                events = t.record_failure(state, agent, attempt, "x", False, None, "")
+                events = fail(state, agent, attempt, "x", False, None, "")
         except StaleReport:
             events = t.reject_report(agent, attempt, kind, "stale")
         for e in events:

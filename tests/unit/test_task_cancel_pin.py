@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.domain import task as t
+from tests.helpers import fail
 from core.domain.task import TaskStatus
 from core.errors import DomainError, StaleReport
 from core.events.task import (
@@ -97,12 +98,12 @@ def test_no_cancel_without_a_request() -> None:
 
 def test_a_stopped_run_ends_cancelled_not_failed() -> None:
     s = given_events(CREATED, QUEUED, ASSIGNED, STARTED, TaskCancelRequested())
-    assert t.record_failure(s, "a", 1, "stopped on agent a", True, -15, "partial") == [
+    assert fail(s, "a", 1, "stopped on agent a", True, -15, "partial") == [
         TaskCancelled(agent_id="a", attempt=1, reason="cancelled on request (stopped on agent a)", output="partial",
                       exit_code=-15)]
     # Not started yet when it was stopped, but it says when it began: the history shows the start too.
     s = given_events(CREATED, QUEUED, ASSIGNED, TaskCancelRequested())
-    assert [type(e) for e in t.record_failure(s, "a", 1, "x", True, None, "", started_at=T0)] == [
+    assert [type(e) for e in fail(s, "a", 1, "x", True, None, "", started_at=T0)] == [
         TaskStarted, TaskCancelled]
     # A run that finished before the cancel reached it completed: that is what happened.
     assert [type(e) for e in t.record_completion(s, "a", 1, TaskResult())] == [TaskStarted, TaskCompleted]
@@ -169,7 +170,7 @@ def test_any_mix_of_cancels_pins_and_reports_keeps_the_fold_legal(start: str, st
             elif kind == "complete":
                 events = t.record_completion(state, "a", 1, TaskResult())
             elif kind == "fail":
-                events = t.record_failure(state, "a", 1, "x", False, None, "")
+                events = fail(state, "a", 1, "x", False, None, "")
             else:  # the coordinator ends what no running agent has to stop
                 events = t.cancel(state)
         except (DomainError, StaleReport):
