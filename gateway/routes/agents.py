@@ -9,9 +9,11 @@ from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from gateway import commands, readmodel
+from gateway.as_of import AsOf, agent_view_from_history, view_as_of
 from gateway.auth import needs, principal_of
 from gateway.cursor import IdCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound
+from gateway.event_views import check_subject_id
 from gateway.openapi import Cursor, Limit, MinSeq, problems
 from gateway.permissions import Permission
 from gateway.query import DEFAULT_LIMIT
@@ -36,7 +38,12 @@ async def list_agents(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, curso
 
 
 @get("/agents/{agent_id:str}", opt=needs(Permission.AGENTS_VIEW), responses=problems(404))
-async def get_agent(agent_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None) -> AgentView:
+async def get_agent(agent_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None,
+                    as_of: AsOf = None) -> AgentView:
+    """The agent now (the read model), or with `as_of` as it was then (folded from the log)."""
+    if as_of is not None:
+        check_subject_id("agent", agent_id)
+        return await view_as_of(services.store, "agent", agent_id, as_of, agent_view_from_history)
     # PostgreSQL text cannot hold NUL (asyncpg would fail the query): no agent has such an id.
     view = None if "\x00" in agent_id else await readmodel.get_agent(services.pool, agent_id)
     if view is None:
