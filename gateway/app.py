@@ -68,7 +68,7 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
         security=[{BEARER: []}],
         route_handlers=[
             tasks.post_task, tasks.post_task_batch, tasks.list_tasks, tasks.get_task, tasks.task_events,
-            tasks.cancel_task, tasks.assign_task,
+            tasks.cancel_task, tasks.assign_task, tasks.retry_task,
             agents.list_agents, agents.get_agent, agents.drain_agent, alerts.list_alerts,
             status.cluster, status.agents, status.performance,
             audit.audit, audit.agent_events, audit.execution_events,

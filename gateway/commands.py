@@ -83,6 +83,16 @@ async def cancel_task(services: Services, principal: Principal, task_id: str, re
     return _view(await _command(services, "task", task_id, decide, principal, request_id))
 
 
+async def retry_task(services: Services, principal: Principal, task_id: str, request_id: str | None) -> TaskView:
+    """Re-submit a failed or timed-out task (a dead letter) as a new attempt with a fresh retry budget; 409
+    for a task in any other state."""
+
+    def decide(history: list[Recorded[Any]]) -> Sequence[EventData]:
+        return _or_conflict(task_domain.request_retry, _task_of(history, task_id))
+
+    return _view(await _command(services, "task", task_id, decide, principal, request_id))
+
+
 async def pin_task(services: Services, principal: Principal, task_id: str, agent_id: str,
                    request_id: str | None) -> TaskView:
     """Pin the task to `agent_id`; 409 when the task is placed or ended, or the agent cannot take it (as the
@@ -127,5 +137,14 @@ async def drain_agent(services: Services, principal: Principal, agent_id: str, r
         id=agent.id, name=agent.name, session_id=agent.session_id, status=str(agent.status),
         capabilities=dict(agent.capabilities), models=list(agent.models), max_concurrency=agent.max_concurrency,
         executor=agent.executor, hardware=msgspec.to_builtins(agent.hardware), registered_at=agent.registered_at,
-        updated_at=agent.updated_at, seq=history[-1].seq,
+        updated_at=agent.updated_at, seq=history[-1].seq, lost_at=agent.lost_at,
+        circuit=circuit_state(agent.circuit_open_until, datetime.now(UTC)),
+        circuit_open_until=agent.circuit_open_until, circuit_failures=agent.circuit_failures,
     )
+
+
+def circuit_state(open_until: datetime | None, now: datetime) -> str:
+    """As the agents read model computes it: closed, open (cooling down) or half_open (cooled down, on trial)."""
+    if open_until is None:
+        return "closed"
+    return "open" if open_until > now else "half_open"

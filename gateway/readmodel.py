@@ -51,13 +51,16 @@ async def get_tasks(pool: Pool, task_ids: list[str]) -> dict[str, TaskView]:
     return {view.id: view for view in views}
 
 
-async def list_tasks(pool: Pool, *, limit: int, status: str | None, after: TimeCursor | None) -> list[TaskView]:
+async def list_tasks(pool: Pool, *, limit: int, status: str | None, after: TimeCursor | None,
+                     dead_lettered: bool | None = None) -> list[TaskView]:
     """Newest first; `after` is the last row of the previous page. Fetches limit+1 to tell if more remain."""
     clauses: list[str] = []
     args: list[object] = []
     if status is not None:
         args.append(status)
         clauses.append(f"status = ${len(args)}")
+    if dead_lettered is not None:
+        clauses.append("dead_lettered" if dead_lettered else "NOT dead_lettered")
     if after is not None:
         args.extend([after.at, after.id])
         clauses.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")

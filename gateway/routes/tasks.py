@@ -74,10 +74,13 @@ async def post_task_batch(request: Request[Any, Any, Any], services: ServicesDep
 
 @get("/tasks", opt=needs(Permission.TASKS_VIEW), responses=problems())
 async def list_tasks(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
-                     status: FromQuery[TaskStatus | None] = None, min_seq: MinSeq = None) -> TaskPage:
-    """Newest first; pass `next_cursor` back as `cursor` for the next page; filter by `status`."""
+                     status: FromQuery[TaskStatus | None] = None, dead_lettered: FromQuery[bool | None] = None,
+                     min_seq: MinSeq = None) -> TaskPage:
+    """Newest first; pass `next_cursor` back as `cursor` for the next page; filter by `status`, and by
+    `dead_lettered` (true: the tasks that failed for good, to inspect and retry)."""
     after = decode_cursor(cursor, TimeCursor) if cursor else None
-    rows = await readmodel.list_tasks(services.pool, limit=limit, status=status, after=after)
+    rows = await readmodel.list_tasks(services.pool, limit=limit, status=status, after=after,
+                                      dead_lettered=dead_lettered)
     items, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(TimeCursor(items[-1].created_at, items[-1].id)) if more else None
     return TaskPage(items=items, next_cursor=next_cursor)
@@ -122,6 +125,15 @@ async def cancel_task(request: Request[Any, Any, Any], task_id: FromPath[str], s
     once; a running one is stopped on its agent, then ends `cancelled`. A task that already ended is a 409."""
     _check_task_id(task_id)
     return await commands.cancel_task(services, principal_of(request), task_id, request_id_of(request))
+
+
+@post("/tasks/{task_id:str}/retry", opt=needs(Permission.TASKS_CREATE), status_code=HTTP_202_ACCEPTED,
+      responses=problems(404, 409))
+async def retry_task(request: Request[Any, Any, Any], task_id: FromPath[str], services: ServicesDep) -> TaskView:
+    """Re-submit a task that failed or timed out (a dead letter): 202 with the task and the `seq` of the
+    request; it runs again as a new attempt with a fresh retry budget. Any other state is a 409."""
+    _check_task_id(task_id)
+    return await commands.retry_task(services, principal_of(request), task_id, request_id_of(request))
 
 
 @put("/tasks/{task_id:str}/assign", opt=needs(Permission.TASKS_ASSIGN), status_code=HTTP_202_ACCEPTED,
