@@ -1,0 +1,1 @@
+"""n8n-compatible workflows: parsing, validation, expressions and the pure execution engine (no I/O, no clock)."""

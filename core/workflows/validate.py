@@ -1,0 +1,103 @@
+"""Validation of a workflow document: every problem at once, each naming its node and field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.workflows.catalog import CHAIN_LLM, MODELS, SWITCH, WAIT, Kind, kind_of, required_parameters, supported_names
+from core.workflows.errors import InvalidWorkflow, Problem
+from core.workflows.expressions import check_syntax
+from core.workflows.graph import Graph, build_graph, find_cycle
+from core.workflows.model import Workflow
+
+MAX_NODES = 500
+_WAIT_RESUMES = ("timeInterval", "specificTime")
+
+
+def validate(workflow: Workflow) -> Graph:
+    """The workflow's graph; InvalidWorkflow listing every problem when it cannot run."""
+    problems: list[Problem] = []
+    if len(workflow.nodes) > MAX_NODES:
+        raise InvalidWorkflow([Problem(message=f"more than {MAX_NODES} nodes", field="$.nodes")])
+    seen: set[str] = set()
+    for i, node in enumerate(workflow.nodes):
+        if node.name in seen:
+            problems.append(Problem(node=node.name, field=f"$.nodes[{i}].name", message="duplicate node name"))
+        seen.add(node.name)
+    problems += _unsupported(workflow)
+    problems += _dangling(workflow)
+    graph = build_graph(workflow)
+    cycle = find_cycle(graph)
+    if cycle is not None:
+        problems.append(Problem(node=cycle[0], field="$.connections",
+                                message="connections form a cycle: " + " -> ".join([*cycle, cycle[0]])))
+    for i, node in enumerate(workflow.nodes):
+        if kind_of(node) in (None, Kind.IGNORED):
+            continue
+        problems += _parameters(i, node, graph)
+    if not graph.triggers:
+        problems.append(Problem(field="$.nodes", message="no trigger node: add a manualTrigger, webhook or "
+                                                         "chatTrigger to start executions from"))
+    if problems:
+        raise InvalidWorkflow(problems)
+    return graph
+
+
+def _unsupported(workflow: Workflow) -> list[Problem]:
+    out = []
+    for i, node in enumerate(workflow.nodes):
+        if kind_of(node) is None:
+            out.append(Problem(node=node.name, field=f"$.nodes[{i}].type",
+                               message=f"unsupported node type {node.type} (Hive runs: {supported_names()})"))
+    return out
+
+
+def _dangling(workflow: Workflow) -> list[Problem]:
+    names = {n.name for n in workflow.nodes}
+    out = []
+    for source, by_type in workflow.connections.items():
+        if source not in names:
+            out.append(Problem(node=source, field=f"$.connections[{source!r}]",
+                               message="connections leave from a node that does not exist"))
+            continue
+        for ctype, outputs in by_type.items():
+            for o, targets in enumerate(outputs):
+                for k, c in enumerate(targets or []):
+                    if c.node not in names:
+                        out.append(Problem(node=source, field=f"$.connections[{source!r}].{ctype}[{o}][{k}].node",
+                                           message=f"connects to node {c.node!r}, which does not exist"))
+    return out
+
+
+def _missing(parameters: dict[str, Any], path: str) -> bool:
+    value: Any = parameters
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return True
+        value = value[part]
+    return value is None or value == "" or value == "="
+
+
+def _parameters(i: int, node: Any, graph: Graph) -> list[Problem]:
+    at = f"$.nodes[{i}].parameters"
+    out = [Problem(node=node.name, field=f"{at}.{p}", message=f"required parameter {p} is missing")
+           for p in required_parameters(node) if _missing(node.parameters, p)]
+    out += [Problem(node=node.name, field=path, message=message)
+            for path, message in check_syntax(node.parameters, at)]
+    if node.type == CHAIN_LLM:
+        models = graph.models.get(node.name, [])
+        if len(models) != 1:
+            out.append(Problem(node=node.name, field="$.connections", message=(
+                "needs exactly one Ollama model node (lmChatOllama or lmOllama) connected over ai_languageModel, "
+                f"has {len(models)}")))
+    if node.type in MODELS and not any(s == node.name for s, _, _ in graph.sub_links):
+        out.append(Problem(node=node.name, field="$.connections", message="model node feeds no chainLlm node"))
+    if node.type == SWITCH and node.type_version < 3:
+        out.append(Problem(node=node.name, field=f"$.nodes[{i}].typeVersion",
+                           message="switch before typeVersion 3 is not supported: re-add the node in n8n"))
+    if node.type == WAIT and node.parameters.get("resume", "timeInterval") not in _WAIT_RESUMES:
+        out.append(Problem(node=node.name, field=f"{at}.resume",
+                           message="wait resumes only after a time interval or at a specific time in Hive"))
+    if node.on_error not in (None, "stopWorkflow", "continueRegularOutput", "continueErrorOutput"):
+        out.append(Problem(node=node.name, field=f"$.nodes[{i}].onError", message=f"unknown onError {node.on_error!r}"))
+    return out

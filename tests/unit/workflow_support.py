@@ -1,0 +1,62 @@
+"""Helpers for the workflow engine's unit tests: the shared n8n exports and a fake task runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.workflows.engine import Finish, RunState
+from core.workflows.model import Workflow, parse_workflow
+from core.workflows.node_misc import TriggerInput
+from core.workflows.node_tasks import ItemResult, TaskRequest
+from core.workflows.runner import run_to_end
+from core.workflows.validate import validate
+
+N8N_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "n8n"
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def n8n_file(name: str) -> bytes:
+    path = N8N_DIR / name
+    if not path.exists():
+        pytest.skip(f"{path} is not in this checkout")
+    return path.read_bytes()
+
+
+def load(name: str) -> Workflow:
+    return parse_workflow(n8n_file(name))
+
+
+class FakeTasks:
+    """Answers each task with `answer(node, request)`: a string (success) or an exception-free failure tuple."""
+
+    def __init__(self, answer: Callable[[str, TaskRequest], Any]) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, TaskRequest]] = []
+
+    def __call__(self, node: str, request: TaskRequest, task_id: str) -> ItemResult:
+        self.calls.append((node, request))
+        out = self.answer(node, request)
+        if isinstance(out, tuple):  # ("fail", error, output)
+            return ItemResult(task_id=task_id, ok=False, error=out[1], output=out[2] if len(out) > 2 else "")
+        return ItemResult(task_id=task_id, ok=True, output=out if isinstance(out, str) else json.dumps(out))
+
+
+def http_ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> str:
+    return json.dumps({"status": status, "headers": headers or {"content-type": "application/json"}, "body": body})
+
+
+def run(workflow: Workflow, tasks: FakeTasks | None = None, given: TriggerInput | None = None,
+        trigger: str | None = None) -> tuple[Finish, RunState]:
+    return run_to_end(workflow, validate(workflow), NOW, trigger=trigger, given=given, tasks=tasks)
+
+
+def outputs(state: RunState, node: str) -> list[list[dict[str, Any]]]:
+    run = state.nodes[node]
+    assert run.outputs is not None, (node, run.status, run.error)
+    return [[item.json for item in out] for out in run.outputs]
