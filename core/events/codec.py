@@ -9,8 +9,10 @@ import msgspec
 
 from core.events.agent import AGENT_EVENTS
 from core.events.envelope import Envelope, EventData
+from core.events.execution import EXECUTION_EVENTS
 from core.events.system import SYSTEM_EVENTS
 from core.events.task import TASK_EVENTS
+from core.events.workflow import WORKFLOW_EVENTS
 
 
 class UnknownEventType(msgspec.ValidationError):
@@ -39,7 +41,7 @@ def _registry(*catalogs: tuple[type[EventData], ...]) -> dict[str, msgspec.json.
     return out
 
 
-DECODERS = _registry(TASK_EVENTS, AGENT_EVENTS, SYSTEM_EVENTS)
+DECODERS = _registry(TASK_EVENTS, AGENT_EVENTS, SYSTEM_EVENTS, WORKFLOW_EVENTS, EXECUTION_EVENTS)
 _wire_decoder = msgspec.json.Decoder(_Wire)
 _encoder = msgspec.json.Encoder()
 
