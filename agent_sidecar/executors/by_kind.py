@@ -1,5 +1,5 @@
-"""Routes each task to an executor by its payload's `kind`: none goes to the main executor, `http` and `mcp` to the
-optional ones the config gives."""
+"""Routes each task to an executor by its payload's `kind`: `http` and `mcp` go to the optional executors the config
+gives; no kind, or any other (a workflow's `agent` or `llm` task), goes to the main executor."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import Mapping
 
 from agent_sidecar.executors.base import ExecutionResult, Executor, OnChunk
 from core.messages import Dispatch
+
+# The kinds that name an optional executor; other kinds are the main executor's business.
+OPTIONAL_KINDS = frozenset({"http", "mcp"})
 
 
 class KindRouter:
@@ -19,13 +22,13 @@ class KindRouter:
 
     async def run(self, job: Dispatch, on_chunk: OnChunk | None) -> ExecutionResult:
         kind = job.payload.get("kind")
-        if kind is None:
+        if kind not in OPTIONAL_KINDS:
             if self.main is None:
                 return ExecutionResult.failure(
                     f"this agent has no main executor, only kinds {self._kinds()}: give the task's payload a `kind`",
                     retryable=False)
             return await self.main.run(job, on_chunk)
-        executor = self.by_kind.get(kind) if isinstance(kind, str) else None
+        executor = self.by_kind.get(kind)
         if executor is None:
             # Retrying here cannot help; a task meant for such an executor should require its capability.
             return ExecutionResult.failure(

@@ -76,7 +76,7 @@ class HttpExecutor:
 
     def _result(self, spec: HttpRequestSpec, answer: _Answer) -> ExecutionResult:
         try:
-            shaped = shape_response(answer.status, answer.headers, answer.body, spec.response_format)
+            shaped = shape_response(answer.status, answer.reason, answer.headers, answer.body, spec.response_format)
         except PayloadError as err:
             return ExecutionResult.failure(f"http: {err}", retryable=False)
         output = orjson.dumps(shaped).decode()

@@ -30,8 +30,9 @@ class HttpRequestSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     url: str
     headers: dict[str, str] = {}
     query: dict[str, QueryValue | list[QueryValue]] = {}
-    # A string is sent as it is (text/plain unless a content-type header says otherwise); anything else but null
-    # as JSON (application/json unless ...); null sends no body.
+    # A string is sent as it is (text/plain unless a content-type header says otherwise); an object with the
+    # content-type application/x-www-form-urlencoded as a form; anything else but null as JSON (application/json
+    # unless a content-type says otherwise); null sends no body.
     body: Any = None
     response_format: Literal["json", "text", "autodetect"] = "autodetect"
     timeout_s: Annotated[float, Meta(gt=0.0)] | None = None
@@ -98,11 +99,20 @@ def encode_body(spec: HttpRequestSpec) -> tuple[bytes, dict[str, str]]:
         return spec.body.encode(), headers
     if not has_type:
         headers["Content-Type"] = "application/json"
+    elif isinstance(spec.body, dict) and _content_type(headers) == "application/x-www-form-urlencoded":
+        # A form: n8n's HTTP Request node sends its body parameters this way.
+        return urlencode([(str(k), _query_text(v)) for k, v in spec.body.items()]).encode(), headers
     return orjson.dumps(spec.body), headers
 
 
-def shape_response(status: int, headers: dict[str, str], body: bytes, response_format: str) -> dict[str, Any]:
-    """`{"status", "headers", "body"}` with the body parsed as JSON or decoded as text; raises PayloadError when
+def _content_type(headers: dict[str, str]) -> str:
+    value = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return value.split(";", 1)[0].strip().lower()
+
+
+def shape_response(status: int, reason: str, headers: dict[str, str], body: bytes,
+                   response_format: str) -> dict[str, Any]:
+    """`{"status", "status_message", "headers", "body"}` with the body parsed as JSON or decoded as text; raises PayloadError when
     the task asked for JSON and the body is not."""
     shaped: Any
     if response_format == "text":
@@ -118,7 +128,7 @@ def shape_response(status: int, headers: dict[str, str], body: bytes, response_f
                                    'set request.response_format to "text" or "autodetect"') from err
     else:
         shaped = _autodetect(headers.get("content-type", ""), body)
-    return {"status": status, "headers": headers, "body": shaped}
+    return {"status": status, "status_message": reason, "headers": headers, "body": shaped}
 
 
 def _autodetect(content_type: str, body: bytes) -> Any:

@@ -38,7 +38,8 @@ async def test_a_get_with_query_and_headers_returns_status_headers_and_json_body
                                             headers={"X-Trace": "abc"}), None)
     assert result.ok, result.error
     output = orjson.loads(result.output)
-    assert output["status"] == 200 and output["headers"]["x-target"] == "yes"
+    assert output["status"] == 200 and output["status_message"] == "Whatever"
+    assert output["headers"]["x-target"] == "yes"
     seen = output["body"]  # autodetect: the server said application/json
     assert seen["method"] == "GET" and seen["path"] == "/echo"
     assert seen["query"] == {"a": ["1"], "b": ["two"], "c": ["3", "true"]}
@@ -54,6 +55,10 @@ async def test_an_object_body_is_sent_as_json_and_a_string_as_text(target: HttpT
     as_text = orjson.loads((await run(job(method="PUT", url=f"{target.url}/echo", body="plain words",
                                           headers={"Content-Type": "text/csv"}), None)).output)
     assert as_text["body"]["body"] == "plain words" and as_text["body"]["headers"]["content-type"] == "text/csv"
+    form = "application/x-www-form-urlencoded"
+    as_form = orjson.loads((await run(job(method="POST", url=f"{target.url}/echo", body={"a": "1 2", "b": True},
+                                          headers={"Content-Type": form}), None)).output)
+    assert as_form["body"]["body"] == "a=1+2&b=true"
 
 
 async def test_response_formats(target: HttpTarget) -> None:

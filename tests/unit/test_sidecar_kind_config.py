@@ -76,6 +76,8 @@ async def test_tasks_go_to_the_executor_their_kind_names() -> None:
                                                   "http": {"allowed_hosts": ["allowed.test"]}}))
     plain = await router.run(job(), None)
     assert plain.ok and plain.output == "the prompt"  # no kind: the main executor, as before
+    workflow_agent_task = await router.run(job(kind="agent"), None)
+    assert workflow_agent_task.ok and workflow_agent_task.output == "the prompt"  # other kinds are the main one's
     refused = await router.run(job(kind="http", request={"url": "http://elsewhere.test/"}), None)
     assert not refused.ok and not refused.retryable and "not in this agent's [http] allowed_hosts" in refused.error
     unknown = await router.run(job(kind="mcp"), None)
