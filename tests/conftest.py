@@ -83,12 +83,16 @@ async def settings(nats_url: str, database_url: str) -> AsyncIterator[Settings]:
         db_schema=f"t_{tag}",
         jwt_secret="test-secret-" + uuid.uuid4().hex + tag,
         heartbeat_interval_s=0.5,
+        # Ten missed beats, so a busy 2-core machine does not lose agents that are alive; a successor takes
+        # over a killed coordinator's lease in seconds.
+        agent_lost_after_s=5.0,
+        leader_ttl_s=3.0,
     )
     yield value
     # Streams and schema are this test's alone; removing them only tidies a shared server.
     nc, js = await connect(value, "cleanup", ensure=False)
     for name in (value.events_stream, value.dispatch_stream, value.reports_stream, f"KV_{value.heartbeat_bucket}",
-                 f"KV_{value.prefix}_checkpoints"):
+                 f"KV_{value.prefix}_checkpoints", f"KV_{value.leader_bucket}"):
         try:
             await js.delete_stream(name)
         except Exception:
