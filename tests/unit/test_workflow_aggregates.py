@@ -30,7 +30,7 @@ def env(aggregate_id: str, data: Any, actor: str = "coordinator") -> Envelope[An
 
 
 def test_workflow_versions_and_delete() -> None:
-    doc = {"nodes": [], "connections": {}}
+    doc: dict[str, Any] = {"nodes": [], "connections": {}}
     history = [env("w1", e, "alice") for e in workflow_domain.create("first", doc)]
     state = workflow_domain.fold(history)
     assert state is not None and state.version == 1 and state.created_by == "alice"
