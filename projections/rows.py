@@ -37,6 +37,7 @@ from core.events.task import (
     TaskStarted,
     TaskTimedOut,
 )
+from projections.workflow_rows import FLOW_HANDLERS, FlowChanges
 
 log = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
@@ -134,6 +135,8 @@ class BatchChanges:
         self.retried: dict[str, None] = {}
         # The audit index: one row per event, written whatever the event's type (see AUDIT_COLUMNS).
         self.audit: list[tuple[Any, ...]] = []
+        # Workflows, executions and their nodes (projections/workflow_rows.py).
+        self.flows = FlowChanges()
         self.skipped = 0
         self.events = 0
         self.last_seq = 0
@@ -369,6 +372,7 @@ HANDLERS: dict[str, Handler] = {
     AlertRaised.TYPE: _alert_raised,
     AlertResolved.TYPE: _alert_resolved,
 }
+HANDLERS.update(FLOW_HANDLERS)
 
 _warned: set[str] = set()
 

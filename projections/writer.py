@@ -11,6 +11,7 @@ import orjson
 import msgspec
 
 from projections.rows import AUDIT_COLUMNS, AlertChange, BatchChanges, TaskChange
+from projections.workflow_writer import write_flows
 
 _json = msgspec.json.Encoder()
 
@@ -259,6 +260,8 @@ async def write_changes(conn: asyncpg.Connection, changes: BatchChanges) -> None
         await _write_alerts(conn, list(changes.alerts.values()))
     if changes.audit:
         await _write_audit(conn, changes.audit)
+    if changes.flows:
+        await write_flows(conn, changes.flows)
 
 
 async def _write_audit(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
