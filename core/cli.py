@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.audit.commands import add_parser as add_audit_parser
 from core.errors import ConfigError
+from core.mcp_bridge.command import add_parser as add_mcp_parser
 from core.runtime import configure_logging, run_service
 from core.settings import Settings, load_settings
 
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--force", action="store_true", help="replace existing files")
     keygen.set_defaults(func=_cmd_keygen)
     add_audit_parser(sub).set_defaults(func=_cmd_audit)
+    add_mcp_parser(sub)
     return parser
 
 

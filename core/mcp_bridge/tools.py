@@ -1,0 +1,177 @@
+"""The MCP tools `hive mcp` offers: tasks, agents, workflows, executions and cluster status, each one call (or a
+poll) of the gateway's HTTP API with the caller's token, so the token's role decides what a tool may do."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from core.mcp_bridge.gateway import Gateway, GatewayError
+
+# The task statuses after which nothing more happens (core.domain.task.TERMINAL, as the API spells them).
+TASK_DONE = frozenset({"completed", "failed", "cancelled", "timed_out"})
+EXECUTION_DONE = frozenset({"completed", "failed", "cancelled"})
+# Waiting polls the gateway, first often (short tasks), then every few seconds.
+POLL_FIRST_S, POLL_MAX_S = 0.2, 2.0
+WAIT_MAX_S = 600.0
+
+TokenOf = Callable[[Context], "str | None"]
+
+INSTRUCTIONS = (
+    "Hive runs AI tasks on a fleet of GPU hosts. Create a task with a prompt (and the capabilities or model it "
+    "needs), then wait_for_task to get its output. Workflows are n8n exports: create_workflow, execute_workflow, "
+    "then get_execution. Every call acts with your Hive token, whose role decides what is allowed."
+)
+
+
+def _id(value: str) -> str:
+    return quote(value, safe="")
+
+
+def build_server(gateway: Gateway, token_of: TokenOf, *, name: str = "hive") -> MCPServer:
+    """An MCP server whose tools call `gateway` with the token `token_of` finds for each request."""
+    server = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
+
+    async def call(ctx: Context, method: str, path: str, *, body: Any = None,
+                   params: dict[str, Any] | None = None) -> Any:
+        try:
+            return await gateway.call(method, path, token_of(ctx), body=body, params=params)
+        except GatewayError as err:
+            # A ToolError reaches the caller as an error result with this text (other exceptions are masked).
+            raise ToolError(str(err)) from err
+
+    async def wait(ctx: Context, path: str, done: frozenset[str], timeout_s: float) -> dict[str, Any]:
+        deadline = time.monotonic() + min(max(timeout_s, 0.0), WAIT_MAX_S)
+        interval = POLL_FIRST_S
+        while True:
+            current = await call(ctx, "GET", path)
+            finished = current.get("status") in done
+            if finished or time.monotonic() >= deadline:
+                return {"done": finished, **current}
+            await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
+            interval = min(interval * 2, POLL_MAX_S)
+
+    # --- tasks -------------------------------------------------------------------------------------------------
+    @server.tool()
+    async def create_task(ctx: Context, title: str, prompt: str = "", capabilities: list[str] | None = None,
+                          model: str | None = None, priority: int = 0, payload: dict[str, Any] | None = None,
+                          depends_on: list[str] | None = None, max_attempts: int = 1, timeout_s: float | None = None,
+                          description: str = "") -> dict[str, Any]:
+        """Create a task. It runs on an agent that has every capability listed (and the model, if named). Returns
+        the task with its id; use wait_for_task to get its output."""
+        body: dict[str, Any] = {"title": title, "prompt": prompt, "priority": priority, "max_attempts": max_attempts,
+                                "description": description}
+        optional = {"capabilities": capabilities, "model": model, "payload": payload, "depends_on": depends_on,
+                    "timeout_s": timeout_s}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        task: dict[str, Any] = await call(ctx, "POST", "/api/tasks", body=body)
+        return task
+
+    @server.tool()
+    async def get_task(ctx: Context, task_id: str) -> dict[str, Any]:
+        """A task: status, agent, attempt, result (output) or error."""
+        task: dict[str, Any] = await call(ctx, "GET", f"/api/tasks/{_id(task_id)}")
+        return task
+
+    @server.tool()
+    async def list_tasks(ctx: Context, status: str | None = None, limit: int = 20, cursor: str | None = None,
+                         dead_lettered: bool | None = None) -> dict[str, Any]:
+        """Tasks, newest first: `items` and `next_cursor` (pass it back as cursor for the next page). status is one
+        of pending, queued, assigned, running, completed, failed, cancelled, timed_out."""
+        page: dict[str, Any] = await call(ctx, "GET", "/api/tasks", params={
+            "status": status, "limit": limit, "cursor": cursor,
+            "dead_lettered": None if dead_lettered is None else str(dead_lettered).lower()})
+        return page
+
+    @server.tool()
+    async def cancel_task(ctx: Context, task_id: str) -> dict[str, Any]:
+        """Cancel a task: at once if it has not started, else it is stopped on its agent and ends cancelled."""
+        task: dict[str, Any] = await call(ctx, "DELETE", f"/api/tasks/{_id(task_id)}")
+        return task
+
+    @server.tool()
+    async def wait_for_task(ctx: Context, task_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Wait until the task ends (completed, failed, cancelled, timed_out) or timeout_s passes (at most 600);
+        returns the task with `done` true when it ended."""
+        return await wait(ctx, f"/api/tasks/{_id(task_id)}", TASK_DONE, timeout_s)
+
+    @server.tool()
+    async def task_events(ctx: Context, task_id: str, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """The task's history from the event log, oldest first (each event with its seq, type, time, actor)."""
+        page: dict[str, Any] = await call(ctx, "GET", f"/api/tasks/{_id(task_id)}/events",
+                                          params={"limit": limit, "cursor": cursor})
+        return page
+
+    # --- agents and the cluster --------------------------------------------------------------------------------
+    @server.tool()
+    async def list_agents(ctx: Context, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        """The agents (GPU hosts): status, capabilities, models, slots."""
+        page: dict[str, Any] = await call(ctx, "GET", "/api/agents", params={"limit": limit, "cursor": cursor})
+        return page
+
+    @server.tool()
+    async def get_agent(ctx: Context, agent_id: str) -> dict[str, Any]:
+        """One agent, with its latest heartbeat."""
+        agent: dict[str, Any] = await call(ctx, "GET", f"/api/agents/{_id(agent_id)}")
+        return agent
+
+    @server.tool()
+    async def cluster_status(ctx: Context) -> dict[str, Any]:
+        """The cluster at a glance: agents by status, tasks by status, capacity."""
+        status: dict[str, Any] = await call(ctx, "GET", "/api/status/cluster")
+        return status
+
+    # --- workflows and executions ------------------------------------------------------------------------------
+    @server.tool()
+    async def create_workflow(ctx: Context, workflow: dict[str, Any]) -> dict[str, Any]:
+        """Upload a workflow: an n8n export (`name`, `nodes`, `connections`, optional `settings`). An unknown node
+        type, a cycle or a missing parameter is refused naming the node."""
+        created: dict[str, Any] = await call(ctx, "POST", "/api/workflows", body=workflow)
+        return created
+
+    @server.tool()
+    async def list_workflows(ctx: Context, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        """The workflows, with their latest version."""
+        page: dict[str, Any] = await call(ctx, "GET", "/api/workflows", params={"limit": limit, "cursor": cursor})
+        return page
+
+    @server.tool()
+    async def get_workflow(ctx: Context, workflow_id: str) -> dict[str, Any]:
+        """One workflow and its document."""
+        found: dict[str, Any] = await call(ctx, "GET", f"/api/workflows/{_id(workflow_id)}")
+        return found
+
+    @server.tool()
+    async def execute_workflow(ctx: Context, workflow_id: str,
+                               input: dict[str, Any] | None = None) -> dict[str, Any]:  # noqa: A002
+        """Start an execution of a workflow; `input` is the execute request's body (for example the trigger's
+        items). Returns the execution with its id; use wait_for_execution or get_execution to follow it."""
+        started: dict[str, Any] = await call(ctx, "POST", f"/api/workflows/{_id(workflow_id)}/execute",
+                                             body=input or {})
+        return started
+
+    @server.tool()
+    async def get_execution(ctx: Context, execution_id: str) -> dict[str, Any]:
+        """An execution: its status, its nodes' progress and, once done, its result items."""
+        found: dict[str, Any] = await call(ctx, "GET", f"/api/executions/{_id(execution_id)}")
+        return found
+
+    @server.tool()
+    async def wait_for_execution(ctx: Context, execution_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Wait until the execution ends (completed, failed, cancelled) or timeout_s passes (at most 600); returns
+        it with `done` true when it ended."""
+        return await wait(ctx, f"/api/executions/{_id(execution_id)}", EXECUTION_DONE, timeout_s)
+
+    @server.tool()
+    async def cancel_execution(ctx: Context, execution_id: str) -> dict[str, Any]:
+        """Cancel an execution and the tasks it has running."""
+        cancelled: dict[str, Any] = await call(ctx, "DELETE", f"/api/executions/{_id(execution_id)}")
+        return cancelled
+
+    return server
