@@ -89,3 +89,17 @@ async def test_a_task_without_kind_on_an_agent_without_a_main_executor_fails_for
     router = build_sidecar_executor(parse_config({"agent_id": "a", "http": {"allowed_hosts": ["*"]}}))
     result = await router.run(job(), None)
     assert not result.ok and not result.retryable and "no main executor" in result.error
+
+
+def test_the_examples_commented_http_and_mcp_tables_parse() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "agent_sidecar" / "example.toml").read_text()
+    tail = text[text.index("# --- Optional executors"):]
+    uncommented = [re.sub(r"^# ?", "", line) for line in tail.splitlines() if line.startswith("# ")]
+    toml = "\n".join(line for line in uncommented if re.match(r"^(\[(http|mcp)|[a-z_]+ = )", line))
+    config = parse_config({"agent_id": "a", **tomllib.loads(toml)})
+    assert config.http is not None and "*.corp.example:8443" in config.http.allowed_hosts
+    assert config.mcp is not None and set(config.mcp.servers) == {"files", "search"}
