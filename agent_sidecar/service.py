@@ -254,7 +254,7 @@ class Sidecar:
             memory_percent=memory.percent, gpus=self._gpus.sample() if self._gpus else [],
             tokens_per_s=self._tokens.average, draining=self._draining,
             response_time_s=self._response_times.average, available=not self._draining and self._probe_error is None,
-            error=self._probe_error or "",
+            error=self._probe_error or "", loaded_models=list(getattr(self.executor, "loaded_models", [])),
         )
 
     async def _beat(self) -> None:

@@ -122,6 +122,14 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     response_time_s: float = 0.0
     available: bool = True
     error: str = ""
+    # Models the model server has loaded now (Ollama's /api/ps): placement prefers them (no load time).
+    loaded_models: list[str] = []
+
+    def free_vram_mb(self) -> int | None:
+        """The most free memory on one GPU (a model loads on one), None without GPUs."""
+        if not self.gpus:
+            return None
+        return max(g.memory_total_mb - g.memory_used_mb for g in self.gpus)
 
 
 class TokenChunk(msgspec.Struct, frozen=True, kw_only=True):

@@ -133,6 +133,7 @@ def task_created(spec: CreateTask, key: str | None, digest: str, default_attempt
         # The default is written out, so the log says exactly which budget the task ran under.
         max_attempts=spec.max_attempts if spec.max_attempts is not None else default_attempts,
         retry_backoff_s=spec.retry_backoff_s,
+        min_vram_mb=spec.min_vram_mb,
         timeout_s=spec.timeout_s,
         idempotency_key=key,
         request_digest=digest,

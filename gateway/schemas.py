@@ -49,6 +49,9 @@ class CreateTask(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     # The first retry's backoff (doubling, capped at HIVE_RETRY_BACKOFF_MAX_S, with jitter); unset: HIVE_RETRY_BACKOFF_S.
     retry_backoff_s: Annotated[float, msgspec.Meta(ge=0, le=3600, examples=[2.0])] | None = None
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=TIMEOUT_MAX_S, examples=[600])] | None = None
+    # Free VRAM (MiB, on one GPU) the model needs: placed only on an agent with that much free, or with the
+    # model already loaded.
+    min_vram_mb: Annotated[int, msgspec.Meta(ge=1, le=10_000_000, examples=[8000])] | None = None
 
 
 class CreateTaskBatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -42,5 +42,10 @@ class KindRouter:
         probe = getattr(self.main, "probe", None)
         return None if probe is None else await probe()
 
+    @property
+    def loaded_models(self) -> list[str]:
+        """The main executor's loaded models (ollama's), for the heartbeat."""
+        return list(getattr(self.main, "loaded_models", []))
+
     def _kinds(self) -> str:
         return ", ".join(repr(k) for k in sorted(self.by_kind)) or "none"

@@ -53,11 +53,24 @@ def generation_metrics(final: _Line) -> dict[str, float]:
     return metrics
 
 
+class _Loaded(msgspec.Struct):
+    name: str
+
+
+class _Running(msgspec.Struct):
+    models: list[_Loaded] = []
+
+
+_running_decoder = msgspec.json.Decoder(_Running)
+
+
 class OllamaExecutor:
     name = "ollama"
 
     def __init__(self, config: OllamaExecutorConfig) -> None:
         self.config = config
+        # What the last probe found loaded (GET /api/ps), for the heartbeat: placement prefers these models.
+        self.loaded_models: list[str] = []
 
     def request_body(self, job: Dispatch) -> dict[str, Any] | None:
         model = job.model or self.config.default_model
@@ -73,16 +86,23 @@ class OllamaExecutor:
         return body
 
     async def probe(self) -> str | None:
-        """The model server's health for the heartbeat: None when GET /api/version answers 200, else why not."""
-        url = self.config.url.rstrip("/") + "/api/version"
+        """The model server's health for the heartbeat: None when GET /api/ps answers 200 (it also says which
+        models are loaded, kept in `loaded_models`), else why not."""
+        url = self.config.url.rstrip("/") + "/api/ps"
         try:
             response = await asyncio.wait_for(
                 http11.request("GET", url, b"", connect_timeout=self.config.connect_timeout_s), PROBE_TIMEOUT_S)
             async with response:
-                await asyncio.wait_for(response.read(), PROBE_TIMEOUT_S)
-                return None if response.status == 200 else f"ollama HTTP {response.status} on /api/version"
+                body = await asyncio.wait_for(response.read(), PROBE_TIMEOUT_S)
+                if response.status != 200:
+                    return f"ollama HTTP {response.status} on /api/ps"
         except (OSError, TimeoutError, http11.HttpError) as err:
             return f"cannot reach ollama at {self.config.url}: {err or type(err).__name__}"
+        try:
+            self.loaded_models = [m.name for m in _running_decoder.decode(body).models]
+        except msgspec.DecodeError:
+            self.loaded_models = []  # an answer we cannot read: up, but no affinity claimed
+        return None
 
     async def run(self, job: Dispatch, on_chunk: OnChunk | None) -> ExecutionResult:
         body = self.request_body(job)

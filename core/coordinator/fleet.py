@@ -49,7 +49,8 @@ class AgentEntry(msgspec.Struct, kw_only=True):
 
 
 def requirement_of(spec: TaskCreated, pinned: str | None = None) -> Requirement:
-    return Requirement(capabilities=tuple(sorted(set(spec.capabilities))), model=spec.model, agent_id=pinned)
+    return Requirement(capabilities=tuple(sorted(set(spec.capabilities))), model=spec.model, agent_id=pinned,
+                       min_vram_mb=spec.min_vram_mb)
 
 
 def need_of(task: Task) -> Requirement:

@@ -60,8 +60,9 @@ class Coordinator:
         self.decisions = Decisions()
         self.lease = Lease(js, settings, holder=f"{socket.gethostname()}-{os.getpid()}-{uuid7()[-8:]}")
         self.publisher = Publisher(nc, configured_url=settings.nats_url, name="hive-coordinator-publisher")
-        self.writer = Writer(EventStore(nc, js, settings, self.publisher), self.publisher, settings, self.decisions,
-                             may_write=self.lease.valid)
+        # The fold feeds the store each event's digest (see _on_headers), so appends chain without a read.
+        self.store = EventStore(nc, js, settings, self.publisher)
+        self.writer = Writer(self.store, self.publisher, settings, self.decisions, may_write=self.lease.valid)
         policy = retry_policy(settings)
         self.controls = Controls(self.fleet, self.decisions, nc, settings, policy)
         self.liveness = Liveness(self.fleet, self.decisions, settings.agent_lost_after_s)
@@ -134,7 +135,12 @@ class Coordinator:
         s = self.settings
         await follow(self.nc, self.js, s.events_stream, f"{s.prefix}.events.>", applied=lambda: self.fleet.applied_seq,
                      apply=apply, take=FOLD_BATCH, configured_url=s.nats_url, name="hive-coordinator-fold",
-                     on_headers=self.trace.on_headers if self.trace is not None else None)
+                     on_headers=self._on_headers if self.trace is not None else self.store.heads.note)
+
+    def _on_headers(self, seq: int, block: bytes) -> None:
+        self.store.heads.note(seq, block)
+        if self.trace is not None:
+            self.trace.on_headers(seq, block)
 
     def _apply(self, seq: int, data: bytes) -> None:
         if seq <= self.fleet.applied_seq:
@@ -146,6 +152,7 @@ class Coordinator:
             self.fleet.applied_seq = seq
             return
         rec = Recorded(seq=seq, envelope=envelope)
+        self.store.heads.seen(self.settings.event_subject(envelope.aggregate, envelope.aggregate_id), seq)
         self.fleet.apply(rec)
         self.alerts.observe(rec)
         if self.trace is not None:
@@ -237,8 +244,10 @@ class Coordinator:
                 if self.liveness.beat(beat.agent_id, beat.session_id, min(stored, now)):
                     self.scheduler.poke()  # a lost agent is back
                 agent = self.fleet.agents.get(beat.agent_id)
-                if agent is not None:
-                    agent.candidate.tokens_per_s = beat.tokens_per_s
+                if agent is not None and beat.session_id == agent.agent.session_id:
+                    c = agent.candidate
+                    c.tokens_per_s, c.free_vram_mb = beat.tokens_per_s, beat.free_vram_mb()
+                    c.loaded_models = frozenset(beat.loaded_models)
 
     async def _refresh_metrics(self) -> None:
         while True:

@@ -1,9 +1,14 @@
 """Placement policy: which agent should run a task. Pure: candidates in, choice out.
 
+Eligible: online (not draining, lost or cooling down after failures), a free slot, every required capability,
+the model if the task names one (an agent listing no models takes any), and when the task asks for VRAM, that
+much free on one GPU, unless the model is already loaded there (it needs no more).
+
 Score (higher wins), each term in [0, 1]:
-  0.5 * proficiency   mean proficiency over the task's required capabilities (1.0 if it names none)
-  0.3 * free capacity  free slots / max concurrency
-  0.2 * speed         the agent's measured tokens/s relative to the fastest candidate
+  0.4  * proficiency   mean proficiency over the task's required capabilities (1.0 if it names none)
+  0.25 * free capacity  free slots / max concurrency
+  0.15 * speed         the agent's measured tokens/s relative to the fastest candidate
+  0.2  * affinity      1 if the task's model is already loaded on the agent (no load time), else 0
 Ties go to the agent that was assigned least recently, so equal agents share the work.
 A pinned task (an admin's `PUT /api/tasks/{id}/assign`) has only its agent as a candidate, under the same rules.
 """
@@ -14,9 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
-W_PROFICIENCY = 0.5
-W_FREE = 0.3
-W_SPEED = 0.2
+W_PROFICIENCY = 0.4
+W_FREE = 0.25
+W_SPEED = 0.15
+W_AFFINITY = 0.2
 # Scores are compared rounded to this many places, so float noise never beats the least-recently-used rule.
 DIGITS = 9
 # A raw score this far below the best cannot round up to meet it: skip rounding it (most candidates).
@@ -33,6 +39,9 @@ class Candidate(msgspec.Struct, kw_only=True):
     last_assigned: int = 0
     tokens_per_s: float = 0.0
     online: bool = True
+    # From the heartbeat: the most free VRAM on one GPU (None: no GPU seen), and the models loaded right now.
+    free_vram_mb: int | None = None
+    loaded_models: frozenset[str] = frozenset()
 
     @property
     def free_slots(self) -> int:
@@ -44,6 +53,8 @@ class Requirement(msgspec.Struct, frozen=True, kw_only=True):
     model: str | None = None
     # Pinned: only this agent may take the task.
     agent_id: str | None = None
+    # Free VRAM (MiB, on one GPU) the task needs to load its model.
+    min_vram_mb: int | None = None
 
 
 def unfit(capabilities: Mapping[str, float], models: Sequence[str], need: Requirement) -> str | None:
@@ -64,7 +75,15 @@ def eligible(agent: Candidate, need: Requirement) -> bool:
     if any(cap not in agent.capabilities for cap in need.capabilities):
         return False
     # An agent that lists no models accepts any (a CLI agent chooses its own).
-    return need.model is None or not agent.models or need.model in agent.models
+    if need.model is not None and agent.models and need.model not in agent.models:
+        return False
+    return has_vram(agent, need)
+
+
+def has_vram(agent: Candidate, need: Requirement) -> bool:
+    if need.min_vram_mb is None or (need.model is not None and need.model in agent.loaded_models):
+        return True
+    return agent.free_vram_mb is not None and agent.free_vram_mb >= need.min_vram_mb
 
 
 def score(agent: Candidate, need: Requirement, fastest: float) -> float:
@@ -72,7 +91,8 @@ def score(agent: Candidate, need: Requirement, fastest: float) -> float:
     proficiency = sum(agent.capabilities[c] for c in caps) / len(caps) if caps else 1.0
     free = agent.free_slots / agent.max_concurrency if agent.max_concurrency > 0 else 0.0
     speed = agent.tokens_per_s / fastest if fastest > 0 else 0.0
-    return W_PROFICIENCY * proficiency + W_FREE * free + W_SPEED * speed
+    affinity = 1.0 if need.model is not None and need.model in agent.loaded_models else 0.0
+    return W_PROFICIENCY * proficiency + W_FREE * free + W_SPEED * speed + W_AFFINITY * affinity
 
 
 def choose(need: Requirement, agents: Iterable[Candidate]) -> Candidate | None:
@@ -88,6 +108,7 @@ def choose(need: Requirement, agents: Iterable[Candidate]) -> Candidate | None:
     caps = need.capabilities
     # One required capability (the usual case) skips building a generator per agent: x / 1 == x exactly.
     only = caps[0] if len(caps) == 1 else None
+    model = need.model
     best: Candidate | None = None
     best_raw = best_rounded = 0.0
     for a in pool:
@@ -98,7 +119,8 @@ def choose(need: Requirement, agents: Iterable[Candidate]) -> Candidate | None:
             proficiency = sum(a.capabilities[c] for c in caps) / len(caps) if caps else 1.0
         free = (a.max_concurrency - a.in_flight) / a.max_concurrency
         speed = a.tokens_per_s / fastest if fastest > 0 else 0.0
-        raw = W_PROFICIENCY * proficiency + W_FREE * free + W_SPEED * speed
+        affinity = 1.0 if model is not None and model in a.loaded_models else 0.0
+        raw = W_PROFICIENCY * proficiency + W_FREE * free + W_SPEED * speed + W_AFFINITY * affinity
         if best is not None and raw < best_raw - _MARGIN:
             continue
         rounded = round(raw, DIGITS)
@@ -119,4 +141,6 @@ def _eligible(need: Requirement, agents: Iterable[Candidate]) -> list[Candidate]
     if model is not None:
         # An agent that lists no models accepts any (a CLI agent chooses its own).
         pool = [a for a in pool if not a.models or model in a.models]
+    if need.min_vram_mb is not None:
+        pool = [a for a in pool if has_vram(a, need)]
     return pool

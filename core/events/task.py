@@ -29,6 +29,8 @@ class TaskCreated(TaskEventData, frozen=True, kw_only=True):
     max_attempts: int = 1
     retry_backoff_s: float | None = None
     timeout_s: float | None = None
+    # Free VRAM (MiB, on one GPU) the task's model needs: placed only where that much is free or it is loaded.
+    min_vram_mb: int | None = None
     idempotency_key: str | None = None
     # Digest of the creating request, so a reused Idempotency-Key with another body is refused.
     request_digest: str | None = None

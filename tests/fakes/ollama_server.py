@@ -23,6 +23,8 @@ class FakeOllama:
         self.models = dict(models or {"llama3": "hello from the fake ollama"})
         self.ns_per_token = ns_per_token
         self.requests: list[dict[str, Any]] = []
+        # Models a generate request has loaded (GET /api/ps lists them).
+        self.loaded: set[str] = set()
         # Cleared: streaming pauses before each chunk until set (lets a test hold a generation open).
         self.flowing = asyncio.Event()
         self.flowing.set()
@@ -63,6 +65,10 @@ class FakeOllama:
             method, path, body = await _read_request(reader)
             if method == "GET" and path == "/api/version":
                 await _send_json(writer, 200, {"version": "0.5.7"})
+            elif method == "GET" and path == "/api/ps":
+                # As Ollama: the models loaded in memory (here: those that generated), with their VRAM.
+                await _send_json(writer, 200, {"models": [
+                    {"name": name, "model": name, "size_vram": 4_000_000_000} for name in sorted(self.loaded)]})
             elif method == "GET" and path == "/api/tags":
                 await _send_json(writer, 200, {"models": [{"name": name, "model": name} for name in self.models]})
             elif method == "POST" and path == "/api/generate":
@@ -83,6 +89,7 @@ class FakeOllama:
         if model not in self.models:
             await _send_json(writer, 404, {"error": f"model '{model}' not found"})
             return
+        self.loaded.add(model)
         words = self.models[model].split(" ")
         if request.get("stream", True) is False:
             await _send_json(writer, 200, self._final(model, " ".join(words), len(words)))

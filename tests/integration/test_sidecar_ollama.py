@@ -85,10 +85,13 @@ async def test_heartbeats_carry_the_hosts_health(settings: Settings) -> None:
     try:
         first = await beat()
         assert first.available and first.error == "" and first.response_time_s == 0.0
+        assert first.loaded_models == []  # nothing loaded before the first generate
         assert first.cpu_percent >= 0 and 0 < first.memory_percent <= 100
         job = Dispatch(task_id="t-h", attempt=1, title="t", prompt="p", model="llama3")
         await js.publish(settings.dispatch_subject(agent_id), dispatch_encoder.encode(job))
         await wait_until(lambda: _responded(beat), what="a heartbeat with the run's response time")
+        # The model stays loaded after the run (Ollama's /api/ps): placement prefers this host for it.
+        await wait_until(lambda: _loaded(beat, "llama3"), what="a heartbeat listing llama3 as loaded")
         await ollama.stop()  # the model server goes away: the host says so
         down = await wait_until(lambda: _unavailable(beat), what="a heartbeat saying ollama is down")
         assert "cannot reach ollama" in down.error
@@ -96,6 +99,10 @@ async def test_heartbeats_carry_the_hosts_health(settings: Settings) -> None:
         await sidecar.drain()
         await ollama.stop()
         await nc.close()
+
+
+async def _loaded(beat: Callable[[], Awaitable[Heartbeat]], model: str) -> bool:
+    return model in (await beat()).loaded_models
 
 
 async def _responded(beat: Callable[[], Awaitable[Heartbeat]]) -> bool:

@@ -11,9 +11,11 @@ from core.domain.placement import Candidate, Requirement, choose, eligible, scor
 
 
 def agent(id: str, caps: dict[str, float], *, slots: int = 2, busy: int = 0, models: tuple[str, ...] = (),
-          last: int = 0, tps: float = 0.0, online: bool = True) -> Candidate:
+          last: int = 0, tps: float = 0.0, online: bool = True, vram: int | None = None,
+          loaded: tuple[str, ...] = ()) -> Candidate:
     return Candidate(id=id, capabilities=caps, models=list(models), max_concurrency=slots, in_flight=busy,
-                     last_assigned=last, tokens_per_s=tps, online=online)
+                     last_assigned=last, tokens_per_s=tps, online=online, free_vram_mb=vram,
+                     loaded_models=frozenset(loaded))
 
 
 CASES = [
@@ -58,6 +60,19 @@ CASES = [
     ("a pinned agent without the model: the task waits", Requirement(model="llama3", agent_id="b"),
      [agent("a", {}), agent("b", {}, models=("qwen",))], None),
     ("a pin to an unknown agent: the task waits", Requirement(agent_id="zz"), [agent("a", {})], None),
+    ("not enough free VRAM skipped", Requirement(model="llama3", min_vram_mb=8000),
+     [agent("a", {}, vram=4000, tps=99), agent("b", {}, vram=9000)], "b"),
+    ("no GPU seen: no VRAM to offer", Requirement(min_vram_mb=1), [agent("a", {})], None),
+    ("the model already loaded needs no free VRAM", Requirement(model="llama3", min_vram_mb=8000),
+     [agent("a", {}, vram=100, loaded=("llama3",)), agent("b", {}, vram=500)], "a"),
+    ("VRAM asked, none free anywhere: the task waits", Requirement(model="m", min_vram_mb=8000),
+     [agent("a", {}, vram=7999), agent("b", {}, vram=0, loaded=("other",))], None),
+    ("affinity: the agent with the model loaded wins", Requirement(model="llama3"),
+     [agent("a", {}, tps=40), agent("b", {}, tps=20, loaded=("llama3",))], "b"),
+    ("affinity does not beat a much better fit", Requirement(capabilities=("x",), model="llama3"),
+     [agent("a", {"x": 1.0}, slots=4), agent("b", {"x": 0.1}, slots=4, busy=3, loaded=("llama3",))], "a"),
+    ("another model loaded is no affinity", Requirement(model="llama3"),
+     [agent("a", {}, last=5, loaded=("qwen",)), agent("b", {}, last=2)], "b"),
 ]
 
 
@@ -91,19 +106,20 @@ def reference_choose(need: Requirement, agents: list[Candidate]) -> Candidate | 
 CAPS = ["a", "b", "c", "d"]
 MODELS = ["m1", "m2", "m3"]
 candidates = st.builds(
-    lambda i, caps, models, slots, busy, last, tps, online: Candidate(
+    lambda i, caps, models, slots, busy, last, tps, online, vram, loaded: Candidate(
         id=str(i), capabilities=caps, models=models, max_concurrency=slots, in_flight=min(busy, slots + 1),
-        last_assigned=last, tokens_per_s=tps, online=online),
+        last_assigned=last, tokens_per_s=tps, online=online, free_vram_mb=vram, loaded_models=loaded),
     st.integers(0, 10**6),
     st.dictionaries(st.sampled_from(CAPS), st.sampled_from([0.0, 0.1, 0.2, 0.3, 1 / 3, 0.5, 1.0])),
     st.lists(st.sampled_from(MODELS), max_size=2, unique=True),
     st.integers(0, 4), st.integers(0, 5), st.integers(0, 3), st.sampled_from([0.0, 10.0, 30.0, 45.5]),
-    st.booleans(),
+    st.booleans(), st.sampled_from([None, 0, 4000, 8000, 24000]), st.frozensets(st.sampled_from(MODELS), max_size=2),
 )
 requirements = st.builds(
-    lambda caps, model, pin: Requirement(capabilities=tuple(sorted(caps)), model=model, agent_id=pin),
+    lambda caps, model, pin, vram: Requirement(capabilities=tuple(sorted(caps)), model=model, agent_id=pin,
+                                               min_vram_mb=vram),
     st.sets(st.sampled_from(CAPS), max_size=3), st.sampled_from([None, *MODELS]),
-    st.one_of(st.none(), st.integers(0, 10**6).map(str)),
+    st.one_of(st.none(), st.integers(0, 10**6).map(str)), st.sampled_from([None, 1000, 8000]),
 )
 
 
