@@ -97,7 +97,7 @@ def test_the_examples_commented_http_and_mcp_tables_parse() -> None:
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "agent_sidecar" / "example.toml").read_text()
-    tail = text[text.index("# --- Optional executors"):]
+    tail = text[text.index("# --- Optional executors"):text.index("# --- Alternatively")]
     uncommented = [re.sub(r"^# ?", "", line) for line in tail.splitlines() if line.startswith("# ")]
     toml = "\n".join(line for line in uncommented if re.match(r"^(\[(http|mcp)|[a-z_]+ = )", line))
     config = parse_config({"agent_id": "a", **tomllib.loads(toml)})
