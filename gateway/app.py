@@ -25,7 +25,8 @@ from gateway.tracing import TracingMiddleware
 from gateway import readmodel
 from gateway.live.hub import Hub
 from gateway.openapi import BEARER, add_request_schemas, openapi_config
-from gateway.routes import agents, alerts, audit, health, live, metrics, status, tasks
+from gateway.workflow_openapi import add_workflow_schemas
+from gateway.routes import agents, alerts, audit, executions, health, live, metrics, status, tasks, workflows
 from gateway.schemas import MAX_BODY_BYTES
 from gateway.services import Services, services_of
 from projections.migrate import apply_migrations
@@ -72,6 +73,9 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
             agents.list_agents, agents.get_agent, agents.drain_agent, alerts.list_alerts,
             status.cluster, status.agents, status.performance,
             audit.audit, audit.agent_events, audit.execution_events,
+            workflows.create_workflow, workflows.list_workflows, workflows.get_workflow, workflows.update_workflow,
+            workflows.delete_workflow, workflows.execute_workflow,
+            executions.list_executions, executions.get_execution, executions.cancel_execution,
         ],
         middleware=[
             DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator,
@@ -94,4 +98,5 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
         debug=False,
     )
     add_request_schemas(app)
+    add_workflow_schemas(app)
     return app

@@ -14,7 +14,13 @@ class Permission(StrEnum):
     AGENTS_VIEW = "agents.view"
     AGENTS_DRAIN = "agents.drain"
     WORKFLOWS_VIEW = "workflows.view"
+    # The names are also the rate-limit actions (workflows.create, executions.start in the settings).
+    WORKFLOWS_CREATE = "workflows.create"
+    WORKFLOWS_UPDATE = "workflows.update"
+    WORKFLOWS_DELETE = "workflows.delete"
     EXECUTIONS_VIEW = "executions.view"
+    EXECUTIONS_START = "executions.start"
+    EXECUTIONS_CANCEL = "executions.cancel"
     STATUS_VIEW = "status.view"
     ALERTS_VIEW = "alerts.view"
     # The whole log through GET /api/audit (every aggregate, every actor); an aggregate's own history needs

@@ -1,0 +1,63 @@
+"""/api/executions: workflow runs as the read model shows them (the event log while it catches up); cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, delete, get
+from litestar.params import FromPath, Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from gateway import workflow_commands, workflow_queries
+from gateway.auth import needs, principal_of
+from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
+from gateway.errors import NotFound
+from gateway.openapi import Cursor, Limit, MinSeq, problems
+from gateway.permissions import Permission
+from gateway.query import DEFAULT_LIMIT
+from gateway.request_id import request_id_of
+from gateway.routes.workflows import check_id
+from gateway.schemas import UUID_PATTERN
+from gateway.services import ServicesDep
+from gateway.workflow_schemas import ExecutionPage, ExecutionView
+from gateway.workflow_views import execution_view_from_history
+
+StatusFilter = Annotated[str | None, Parameter(pattern=r"^[a-z_]{1,32}$",
+                                               description="requested, running, completed, failed, cancelled")]
+WorkflowFilter = Annotated[str | None, Parameter(pattern=UUID_PATTERN, description="only this workflow's runs")]
+
+
+@get("/executions", opt=needs(Permission.EXECUTIONS_VIEW), responses=problems())
+async def list_executions(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
+                          workflow_id: WorkflowFilter = None, status: StatusFilter = None,
+                          min_seq: MinSeq = None) -> ExecutionPage:
+    """Newest first (without their nodes); filter by `workflow_id` and `status`."""
+    after = decode_cursor(cursor, TimeCursor) if cursor else None
+    rows = await workflow_queries.list_executions(services.pool, limit=limit, after=after, workflow_id=workflow_id,
+                                                  status=status)
+    items, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(TimeCursor(items[-1].created_at, items[-1].id)) if more else None
+    return ExecutionPage(items=items, next_cursor=next_cursor)
+
+
+@get("/executions/{execution_id:str}", opt=needs(Permission.EXECUTIONS_VIEW), responses=problems(404))
+async def get_execution(execution_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None) -> ExecutionView:
+    """The execution with each node that started or ran: its status, task ids and output items."""
+    check_id("execution", execution_id)
+    view = await workflow_queries.get_execution(services.pool, execution_id)
+    if view is None:
+        view = execution_view_from_history(await services.store.load("execution", execution_id))
+    if view is None:
+        raise NotFound(f"no execution with id {execution_id}")
+    return view
+
+
+@delete("/executions/{execution_id:str}", opt=needs(Permission.EXECUTIONS_CANCEL), status_code=HTTP_202_ACCEPTED,
+        responses=problems(404, 409))
+async def cancel_execution(request: Request[Any, Any, Any], execution_id: FromPath[str],
+                           services: ServicesDep) -> ExecutionView:
+    """Cancel: 202 with the `seq` of the request; the coordinator cancels the running tasks, then the execution
+    ends `cancelled`. An execution that already ended is a 409."""
+    check_id("execution", execution_id)
+    return await workflow_commands.cancel_execution(services, principal_of(request), execution_id,
+                                                    request_id_of(request))
