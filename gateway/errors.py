@@ -6,10 +6,11 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ExceptionHandlersMap
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,14 @@ _SLUGS = {
     500: "internal",
     503: "unavailable",
 }
+
+
+# What a server that is down or going down raises (PostgreSQL refusing, resetting, shutting down or starting
+# up; a socket error): the same request can succeed shortly, so it is a 503 to retry, not a 500 (a bug).
+UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+)
+RETRY_AFTER_S = 1
 
 
 class FieldError(msgspec.Struct, frozen=True):
@@ -115,6 +124,8 @@ def status_of(exc: BaseException) -> int:
         return exc.status
     if isinstance(exc, HTTPException):
         return exc.status_code
+    if isinstance(exc, UNREACHABLE):
+        return HTTP_503_SERVICE_UNAVAILABLE
     return 500
 
 
@@ -186,6 +197,14 @@ def _litestar_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respo
     return problem_response(status, exc.detail, slug=slug, errors=errors, headers=headers)
 
 
+def _unreachable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # No traceback: during an outage every read lands here, and the cause is the one line.
+    log.warning("%s %s: a server is unreachable: %r", request.method, request.url.path, exc)
+    return problem_response(HTTP_503_SERVICE_UNAVAILABLE,
+                            f"a server the gateway needs is unreachable ({type(exc).__name__}); retry shortly",
+                            headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     # Bad input must never get here: every input error is an ApiError or a Litestar 4xx.
     log.exception("%s %s failed unexpectedly", request.method, request.url.path, exc_info=exc)
@@ -195,6 +214,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Pro
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     HTTPException: _litestar_http,
+    **{kind: _unreachable for kind in UNREACHABLE},
     Exception: _unexpected,
 }
 
@@ -207,6 +227,7 @@ __all__ = [
     "NotFound",
     "Problem",
     "TooManyRequests",
+    "UNREACHABLE",
     "Unavailable",
     "UnsupportedMediaType",
     "from_msgspec",
