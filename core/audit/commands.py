@@ -46,4 +46,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # t
         cmd.add_argument("id")
         cmd.add_argument("--json", action="store_true", help="the events as a JSON array (the API's shape)")
         cmd.set_defaults(aggregate=aggregate, audit_run=show_history)
+    verify = audit_sub.add_parser("verify", help="check the digest chain of every event: report what was changed, "
+                                  "removed or inserted, with its sequence (exit status 1 if anything was)")
+    verify.add_argument("--stream", help="the stream to check (default: the events stream, <PREFIX>_EVENTS)")
+    verify.add_argument("--subjects", default=">", help="only these subjects (a NATS filter; default: all)")
+    verify.add_argument("--allow-unsigned", action="store_true",
+                        help="accept events without digests (a log written before digests existed)")
+    verify.add_argument("--json", action="store_true", help="the report as JSON")
+    verify.set_defaults(audit_run=_verify)
     return audit
+
+
+async def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    from core.audit.verify_log import run_verify
+
+    return await run_verify(settings, args)

@@ -18,6 +18,7 @@ from core.events.codec import decode_envelope, encode_envelope
 from core.events.envelope import Envelope, Recorded
 from core.metrics import EVENTS_APPENDED
 from core.settings import Settings
+from core.store.chain import DIGEST_HEADER, GENESIS, ChainHeads, link
 from core.store.publisher import Publisher, header_block
 
 # A publish's expected last subject sequence did not hold: 10071 on one replica; a replicated stream answers
@@ -45,6 +46,8 @@ class EventStore:
         self._js = js
         self._settings = settings
         self._publisher = publisher if publisher is not None else Publisher(nc, configured_url=settings.nats_url)
+        # Each aggregate's last digest, for chaining the next append to it (see core/store/chain.py).
+        self.heads = ChainHeads()
 
     @property
     def settings(self) -> Settings:
@@ -65,24 +68,69 @@ class EventStore:
         same event ids is recognised by JetStream's Nats-Msg-Id de-duplication and not stored twice.
         """
         seq = expected_seq
+        prev: str | None = None
         for envelope in events:
-            future = await self._submit(envelope, seq, headers)
+            subject = self.subject_of(envelope)
+            if prev is None:
+                prev = await self._prev_digest(subject, seq)
+            future, digest = await self._submit(envelope, subject, seq, prev, headers)
             seq = await self._settle(envelope, seq, future)
+            self.heads.record(subject, seq, digest)
+            prev = digest
             _count(envelope.type)
         return seq
 
     async def _submit(
-        self, envelope: Envelope[Any], expected_seq: int, headers: dict[str, str] | None = None
-    ) -> asyncio.Future[Any]:
+        self, envelope: Envelope[Any], subject: str, expected_seq: int, prev: str,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[asyncio.Future[Any], str]:
+        """Put one event on the wire, chained to `prev` (its aggregate's last digest); its ack and digest."""
         extra = header_block(headers) if headers else "NATS/1.0\r\n\r\n"
         if extra is None:
             raise ValueError(f"header values may not contain line breaks: {headers!r}")
+        payload = encode_envelope(envelope)
+        digest = link(prev, payload)
         # The wire form directly: appends are the hot path of every process that writes events.
         block = (f"NATS/1.0\r\nNats-Msg-Id: {envelope.event_id}\r\nNats-Expected-Last-Subject-Sequence: "
-                 f"{expected_seq}\r\nHive-Event-Type: {envelope.type}\r\n{extra[10:]}")
-        subject, payload = self.subject_of(envelope), encode_envelope(envelope)
+                 f"{expected_seq}\r\nHive-Event-Type: {envelope.type}\r\nHive-Digest: {digest}\r\n"
+                 f"Hive-Prev-Digest: {prev}\r\n{extra[10:]}")
         future = self._publisher.try_submit(subject, payload, block)
-        return future if future is not None else await self._publisher.submit(subject, payload, block=block)
+        if future is None:
+            future = await self._publisher.submit(subject, payload, block=block)
+        return future, digest
+
+    async def _prev_digest(self, subject: str, expected_seq: int) -> str:
+        """The digest the next event of `subject` chains to: remembered, or read off the log."""
+        if expected_seq == 0:
+            return GENESIS
+        digest = self.heads.head(subject, expected_seq)
+        if digest is None:
+            self.heads.misses += 1
+            digest = await self._fetch_head(subject)
+        return digest
+
+    async def _fetch_head(self, subject: str) -> str:
+        """The digest of the subject's last stored event (GENESIS if it has none: the append, which expects
+        one, then fails as a lost race). Events stored before digests existed are chained as if they had them."""
+        reply = await self._nc.request(f"$JS.API.DIRECT.GET.{self._settings.events_stream}",
+                                       orjson.dumps({"last_by_subj": subject}), timeout=5.0)
+        headers = reply.headers or {}
+        if not reply.data and headers.get("Status") == "404":
+            return GENESIS
+        if headers.get("Status") is not None and not reply.data:
+            raise APIError(code=int(headers["Status"]), description=headers.get("Description", ""))
+        digest = headers.get(DIGEST_HEADER)
+        if digest is not None:
+            self.heads.record(subject, int(headers["Nats-Sequence"]), digest)
+            return digest
+        prev, start = GENESIS, 1
+        while True:  # an unsigned head: fold the digests of its whole history
+            batch, done = await self._direct_get_batch(subject, start)
+            for seq, hdrs, data in batch:
+                prev = hdrs.get(DIGEST_HEADER) or link(prev, data)
+            if done or not batch:
+                return prev
+            start = batch[-1][0] + 1
 
     async def _settle(self, envelope: Envelope[Any], expected_seq: int, future: asyncio.Future[Any]) -> int:
         """The stored seq of one submitted event, or ConcurrencyError if another writer got there first."""
@@ -120,35 +168,67 @@ class EventStore:
         """
         results: list[int | BaseException] = [expected for _events, expected in batches]
         live = [i for i, (events, _) in enumerate(batches) if events]
+        prevs = await self._prev_digests(batches, live, results)
+        live = [i for i in live if isinstance(results[i], int)]
         k = 0
         while live:
-            sent: list[tuple[int, asyncio.Future[Any]]] = []
+            sent: list[tuple[int, asyncio.Future[Any], str, str]] = []
             for i in live:
                 envelope, seq = batches[i][0][k], results[i]
                 assert isinstance(seq, int)
+                subject = self.subject_of(envelope)
                 try:
-                    sent.append((i, await self._submit(envelope, seq, headers)))
+                    future, digest = await self._submit(envelope, subject, seq, prevs[i], headers)
+                    sent.append((i, future, subject, digest))
                 except Exception as err:  # noqa: BLE001 - reported per batch
                     results[i] = err
-            for i, future in sent:
+            for i, future, subject, digest in sent:
                 if not future.done():
                     with contextlib.suppress(Exception):
                         await future  # its outcome is read below
                 envelope = batches[i][0][k]
                 if not future.cancelled() and future.exception() is None:
-                    results[i] = int(future.result().seq)  # the usual case, without a coroutine per event
+                    results[i] = stored = int(future.result().seq)  # the usual case, without a coroutine per event
+                    self.heads.record(subject, stored, digest)
+                    prevs[i] = digest
                     _count(envelope.type)
                     continue
                 seq = results[i]
                 assert isinstance(seq, int)
                 try:
-                    results[i] = await self._settle(envelope, seq, future)
+                    results[i] = stored = await self._settle(envelope, seq, future)
+                    self.heads.record(subject, stored, digest)
+                    prevs[i] = digest
                     _count(envelope.type)
                 except Exception as err:  # noqa: BLE001 - reported per batch
                     results[i] = err
             k += 1
             live = [i for i in live if isinstance(results[i], int) and k < len(batches[i][0])]
         return results
+
+    async def _prev_digests(self, batches: Sequence[tuple[Sequence[Envelope[Any]], int]], live: list[int],
+                            results: list[int | BaseException]) -> dict[int, str]:
+        """Per live batch, the digest its first event chains to; those not remembered are fetched together."""
+        prevs: dict[int, str] = {}
+        missing: list[tuple[int, str]] = []
+        for i in live:
+            expected = batches[i][1]
+            subject = self.subject_of(batches[i][0][0])
+            digest = GENESIS if expected == 0 else self.heads.head(subject, expected)
+            if digest is None:
+                missing.append((i, subject))
+            else:
+                prevs[i] = digest
+        if missing:
+            self.heads.misses += len(missing)
+            fetched = await asyncio.gather(*(self._fetch_head(subject) for _, subject in missing),
+                                           return_exceptions=True)
+            for (i, _), value in zip(missing, fetched, strict=True):
+                if isinstance(value, BaseException):
+                    results[i] = value
+                else:
+                    prevs[i] = value
+        return prevs
 
     async def load(self, aggregate: str, aggregate_id: str) -> list[Recorded[Any]]:
         """The aggregate's whole history, in order, via batched direct gets (one round trip per 512)."""
@@ -157,13 +237,19 @@ class EventStore:
         start = 1
         while True:
             batch, done = await self._direct_get_batch(subject, start)
-            out.extend(batch)
+            out.extend(Recorded(seq=seq, envelope=decode_envelope(data)) for seq, _, data in batch)
             if done or not batch:
+                digest = batch[-1][1].get(DIGEST_HEADER) if batch else None
+                if digest is not None:  # the head a write after this read chains to
+                    self.heads.record(subject, batch[-1][0], digest)
                 return out
-            start = batch[-1].seq + 1
+            start = batch[-1][0] + 1
 
-    async def _direct_get_batch(self, subject: str, start: int) -> tuple[list[Recorded[Any]], bool]:
-        """One batched direct get; servers before 2.11 ignore `batch` and answer one message."""
+    async def _direct_get_batch(
+        self, subject: str, start: int
+    ) -> tuple[list[tuple[int, dict[str, str], bytes]], bool]:
+        """One batched direct get, (seq, headers, payload) per message; servers before 2.11 ignore `batch` and
+        answer one message."""
         inbox = self._nc.new_inbox()
         sub = await self._nc.subscribe(inbox)
         try:
@@ -171,7 +257,7 @@ class EventStore:
             await self._nc.publish(
                 f"$JS.API.DIRECT.GET.{self._settings.events_stream}", request, reply=inbox
             )
-            out: list[Recorded[Any]] = []
+            out: list[tuple[int, dict[str, str], bytes]] = []
             while True:
                 msg = await sub.next_msg(timeout=5.0)
                 headers = msg.headers or {}
@@ -182,7 +268,7 @@ class EventStore:
                     if status == "404":
                         return out, True
                     raise APIError(code=int(status), description=headers.get("Description", ""))
-                out.append(Recorded(seq=int(headers["Nats-Sequence"]), envelope=decode_envelope(msg.data)))
+                out.append((int(headers["Nats-Sequence"]), headers, msg.data))
                 if "Nats-Num-Pending" not in headers:
                     return out, False  # an old server answered a single message
         finally:
