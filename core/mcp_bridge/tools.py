@@ -148,13 +148,32 @@ def build_server(gateway: Gateway, token_of: TokenOf, *, name: str = "hive") -> 
         return found
 
     @server.tool()
-    async def execute_workflow(ctx: Context, workflow_id: str,
-                               input: dict[str, Any] | None = None) -> dict[str, Any]:  # noqa: A002
-        """Start an execution of a workflow; `input` is the execute request's body (for example the trigger's
-        items). Returns the execution with its id; use wait_for_execution or get_execution to follow it."""
+    async def update_workflow(ctx: Context, workflow_id: str, workflow: dict[str, Any]) -> dict[str, Any]:
+        """Store a new version of a workflow (executions already started keep the version they started with)."""
+        updated: dict[str, Any] = await call(ctx, "PUT", f"/api/workflows/{_id(workflow_id)}", body=workflow)
+        return updated
+
+    @server.tool()
+    async def execute_workflow(ctx: Context, workflow_id: str, items: list[dict[str, Any]] | None = None,
+                               body: Any = None, chat_input: str | None = None, session_id: str | None = None,
+                               trigger: str | None = None) -> dict[str, Any]:
+        """Start an execution of a workflow's latest version. Optional: `items` for the trigger (n8n's
+        [{"json": {...}}]), `body` for a webhook trigger, `chat_input` (and `session_id`) for a chat trigger,
+        `trigger` to pick the trigger node. Returns the execution; follow it with wait_for_execution."""
+        fields = {"items": items, "body": body, "chat_input": chat_input, "session_id": session_id,
+                  "trigger": trigger}
         started: dict[str, Any] = await call(ctx, "POST", f"/api/workflows/{_id(workflow_id)}/execute",
-                                             body=input or {})
+                                             body={k: v for k, v in fields.items() if v is not None})
         return started
+
+    @server.tool()
+    async def list_executions(ctx: Context, workflow_id: str | None = None, status: str | None = None,
+                              limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        """Executions, newest first, optionally of one workflow and in one status (requested, running, completed,
+        failed, cancelled); pass `next_cursor` back as cursor for the next page."""
+        page: dict[str, Any] = await call(ctx, "GET", "/api/executions", params={
+            "workflow_id": workflow_id, "status": status, "limit": limit, "cursor": cursor})
+        return page
 
     @server.tool()
     async def get_execution(ctx: Context, execution_id: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from tests.integration.test_gateway_support import token
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = {"create_task", "get_task", "list_tasks", "cancel_task", "wait_for_task", "task_events", "list_agents",
          "get_agent", "cluster_status", "create_workflow", "list_workflows", "get_workflow", "execute_workflow",
-         "get_execution", "wait_for_execution", "cancel_execution"}
+         "get_execution", "wait_for_execution", "cancel_execution", "update_workflow", "list_executions"}
 
 
 @pytest.fixture
@@ -167,3 +167,52 @@ def test_stdio_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "set HIVE_TOKEN or pass --token" in done.stderr
     assert done.stdout == ""  # nothing on stdout, which an MCP client would read as protocol
+
+
+WORKFLOW: dict[str, Any] = {
+    "name": "mcp smoke",
+    "nodes": [
+        {"parameters": {}, "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0],
+         "id": "00000000-0000-4000-8000-000000000001", "name": "Start"},
+        {"parameters": {"assignments": {"assignments": [
+            {"id": "00000000-0000-4000-8000-000000000003", "name": "greeting", "value": "hi", "type": "string"}]},
+            "options": {}}, "type": "n8n-nodes-base.set", "typeVersion": 3.4, "position": [200, 0],
+         "id": "00000000-0000-4000-8000-000000000002", "name": "Greet"},
+    ],
+    "connections": {"Start": {"main": [[{"node": "Greet", "type": "main", "index": 0}]]}},
+}
+
+
+async def test_workflow_tools_create_run_and_read_executions(stack: Fleet) -> None:
+    async with stdio_session(stack, "developer") as session:
+        created = value(await call(session, "create_workflow", workflow=WORKFLOW))
+        assert created["name"] == "mcp smoke" and created["version"] == 1
+
+        async def listed() -> bool:
+            page = value(await call(session, "list_workflows"))
+            return any(item["id"] == created["id"] for item in page["items"])
+
+        await wait_until(listed, what="the workflow in list_workflows")
+        assert value(await call(session, "get_workflow", workflow_id=created["id"]))["document"]["name"] == "mcp smoke"
+        broken = await call(session, "create_workflow", workflow={**WORKFLOW, "connections": {
+            "Start": {"main": [[{"node": "Nowhere", "type": "main", "index": 0}]]}}})
+        assert broken.is_error and "400" in text(broken) and "Nowhere" in text(broken)
+
+        execution = value(await call(session, "execute_workflow", workflow_id=created["id"],
+                                     items=[{"json": {"n": 1}}]))
+        assert execution["workflow_id"] == created["id"]
+        read = value(await call(session, "get_execution", execution_id=execution["id"]))
+        assert read["id"] == execution["id"]
+        # Whether the execution has ended by now depends on the coordinator; `done` must say which.
+        waited = value(await call(session, "wait_for_execution", execution_id=execution["id"], timeout_s=0.5))
+        assert waited["done"] is (waited["status"] in {"completed", "failed", "cancelled"})
+
+        async def in_list() -> bool:
+            page = value(await call(session, "list_executions", workflow_id=created["id"]))
+            return any(item["id"] == execution["id"] for item in page["items"])
+
+        await wait_until(in_list, what="the execution in list_executions")
+    async with stdio_session(stack, "viewer") as session:
+        refused = await call(session, "create_workflow", workflow=WORKFLOW)
+        assert refused.is_error and "403" in text(refused)
+        assert value(await call(session, "get_workflow", workflow_id=created["id"]))["id"] == created["id"]
