@@ -19,7 +19,7 @@ from core.events.agent import (
     AgentRecovered,
     AgentRegistered,
 )
-from core.events.codec import DECODERS
+from core.events.codec import DECODERS, upcast_data
 from core.events.system import AlertRaised, AlertResolved
 from core.events.task import (
     TaskAssigned,
@@ -398,7 +398,7 @@ def fold_into(ch: BatchChanges, messages: list[tuple[int, bytes]]) -> None:
                           env.correlation_id, env.causation_id))
             fold = folds.get(env.type)
             if fold is None:
-                _skip_unknown(ch, seq, env.type)
+                _fold_other(ch, seq, env)
                 continue
             data = fold[0].decode(env.data)
         except msgspec.DecodeError as err:
@@ -410,6 +410,16 @@ def fold_into(ch: BatchChanges, messages: list[tuple[int, bytes]]) -> None:
     if messages:
         ch.events += len(messages)
         ch.last_seq = messages[-1][0]
+
+
+def _fold_other(ch: BatchChanges, seq: int, env: _Head) -> None:
+    """An old version of an event (upcast to the current one, then folded as it), or one to skip."""
+    upcasted = upcast_data(env.type, env.data)
+    fold = _FOLDS.get(upcasted[0]) if upcasted is not None else None
+    if upcasted is None or fold is None:
+        _skip_unknown(ch, seq, env.type)
+        return
+    fold[1](ch, seq, env, upcasted[1])
 
 
 def _skip_unknown(ch: BatchChanges, seq: int, tag: str) -> None:
