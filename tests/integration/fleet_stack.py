@@ -42,9 +42,16 @@ class Fleet:
         return sidecar
 
     async def registered(self, sidecar: Sidecar) -> None:
+        """On record with the coordinator and in the read models (a pin checks the agents read model)."""
         agents = self.coordinator.fleet.agents
         await wait_until(lambda: sidecar.agent_id in agents and agents[sidecar.agent_id].candidate.online,
                          what=f"{sidecar.agent_id} registered")
+
+        async def listed() -> bool:
+            resp = await self.client.get(f"/api/agents/{sidecar.agent_id}", headers=auth(self.settings, "viewer"))
+            return resp.status_code == 200 and resp.json()["status"] == "online"
+
+        await wait_until(listed, what=f"{sidecar.agent_id} in the agents read model")
 
     async def sidecar(self, runner: Executor | None = None, **config: Any) -> Sidecar:
         """make_sidecar, started, once the coordinator has it on record."""
