@@ -103,3 +103,18 @@ def test_the_examples_commented_http_and_mcp_tables_parse() -> None:
     config = parse_config({"agent_id": "a", **tomllib.loads(toml)})
     assert config.http is not None and "*.corp.example:8443" in config.http.allowed_hosts
     assert config.mcp is not None and set(config.mcp.servers) == {"files", "search"}
+
+
+async def test_the_router_shows_the_main_executors_probe_and_loaded_models() -> None:
+    class Probed(NoopExecutor):
+        loaded_models = ["llama3.1:8b"]
+
+        async def probe(self) -> str | None:
+            return "model server down"
+
+    config = parse_config({"agent_id": "a", "executor": {"type": "noop"}, "http": {"allowed_hosts": ["*"]}})
+    router = build_sidecar_executor(config, Probed(config.executor))  # type: ignore[arg-type]
+    assert isinstance(router, KindRouter)
+    assert await router.probe() == "model server down" and router.loaded_models == ["llama3.1:8b"]
+    bare = build_sidecar_executor(parse_config({"agent_id": "a", "http": {"allowed_hosts": ["*"]}}))
+    assert isinstance(bare, KindRouter) and await bare.probe() is None and bare.loaded_models == []
