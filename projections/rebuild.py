@@ -29,19 +29,31 @@ MAX_CATCH_UP_ROUNDS = 5
 
 
 class _Progress:
-    """Prints seq reached and events/s to stderr, at most once a second."""
+    """A progress bar on stderr (redrawn in place on a terminal; a line at most once a second otherwise):
+    share of the stream replayed, seq reached, events/s and the time left at that rate."""
+
+    WIDTH = 30
 
     def __init__(self) -> None:
         self.target = 0
         self.events = 0
         self._start = self._last_print = time.monotonic()
+        self._tty = sys.stderr.isatty()
 
     def __call__(self, seq: int, n: int) -> None:
         self.events += n
         now = time.monotonic()
-        if now - self._last_print >= 1.0 or seq >= self.target:
+        if now - self._last_print >= (0.2 if self._tty else 1.0) or seq >= self.target:
             self._last_print = now
-            print(f"rebuild: seq {seq}/{self.target}, {self.rate():,.0f} events/s", file=sys.stderr, flush=True)
+            print(self.line(seq), file=sys.stderr, end="\r" if self._tty and seq < self.target else "\n", flush=True)
+
+    def line(self, seq: int) -> str:
+        share = min(1.0, seq / self.target) if self.target else 1.0
+        done = int(share * self.WIDTH)
+        rate = self.rate()
+        left = f", {max(0, self.target - seq) / rate:,.0f}s left" if rate > 0 and seq < self.target else ""
+        return (f"rebuild: [{'#' * done}{'.' * (self.WIDTH - done)}] {share:6.1%} seq {seq:,}/{self.target:,}, "
+                f"{rate:,.0f} events/s{left}")
 
     def rate(self) -> float:
         return self.events / max(time.monotonic() - self._start, 1e-9)

@@ -41,8 +41,8 @@ async def test_task_timeline_and_json(settings: Settings) -> None:
     status, out, err = await run_hive(settings, "audit", "task", task_id, "--json")
     assert status == 0, err
     history = json.loads(out)
-    assert [(e["type"], e["actor"]) for e in history] == [("task.created.v1", "alice"), ("task.queued.v1", "coordinator"),
-                                                          ("task.assigned.v1", "coordinator")]
+    assert [(e["type"], e["actor"]) for e in history] == [
+        ("task.created.v1", "alice"), ("task.queued.v1", "coordinator"), ("task.assigned.v1", "coordinator")]
     assert history[-1]["seq"] == last and history[0]["data"]["title"] == "nightly report"
     assert history[0]["occurred_at"] == "2031-05-06T07:08:09.123000+00:00"
 

@@ -94,7 +94,8 @@ async def test_agent_and_execution_histories(settings: Settings) -> None:
         page = await client.get("/api/agents/gpu-9/events", params={"limit": 1}, headers=auth(settings, "viewer"))
         assert page.status_code == 200, page.text
         [first] = page.json()["items"]
-        assert (first["type"], first["actor"], first["data"]["name"]) == ("agent.registered.v1", "agent:gpu-9", "gpu box")
+        assert (first["type"], first["actor"], first["data"]["name"]) == (
+            "agent.registered.v1", "agent:gpu-9", "gpu box")
         rest = await client.get("/api/agents/gpu-9/events", params={"cursor": page.json()["next_cursor"]},
                                 headers=auth(settings, "viewer"))
         assert [(e["seq"], e["type"]) for e in rest.json()["items"]] == [(last, "agent.deregistered.v1")]
