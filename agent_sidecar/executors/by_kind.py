@@ -47,10 +47,5 @@ class KindRouter:
         """The main executor's loaded models (ollama's), for the heartbeat."""
         return list(getattr(self.main, "loaded_models", []))
 
-    @property
-    def loaded_models(self) -> list[str]:
-        """What the main executor's last probe found loaded (ollama's), for the heartbeat's placement affinity."""
-        return list(getattr(self.main, "loaded_models", []))
-
     def _kinds(self) -> str:
         return ", ".join(repr(k) for k in sorted(self.by_kind)) or "none"
