@@ -9,6 +9,7 @@ from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from gateway import workflow_commands, workflow_queries
+from gateway.as_of import AsOf, view_as_of
 from gateway.auth import needs, principal_of
 from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound
@@ -41,9 +42,13 @@ async def list_executions(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, c
 
 
 @get("/executions/{execution_id:str}", opt=needs(Permission.EXECUTIONS_VIEW), responses=problems(404))
-async def get_execution(execution_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None) -> ExecutionView:
-    """The execution with each node that started or ran: its status, task ids and output items."""
+async def get_execution(execution_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None,
+                        as_of: AsOf = None) -> ExecutionView:
+    """The execution with each node that started or ran: its status, task ids and output items; with `as_of`,
+    as it was then (folded from the log)."""
     check_id("execution", execution_id)
+    if as_of is not None:
+        return await view_as_of(services.store, "execution", execution_id, as_of, execution_view_from_history)
     view = await workflow_queries.get_execution(services.pool, execution_id)
     if view is None:
         view = execution_view_from_history(await services.store.load("execution", execution_id))

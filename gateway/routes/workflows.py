@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from gateway import workflow_commands, workflow_queries
+from gateway.as_of import AsOf, view_as_of
 from gateway.auth import needs, principal_of
 from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
 from gateway.errors import NotFound, UnsupportedMediaType
@@ -60,9 +61,12 @@ async def list_workflows(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cu
 
 
 @get("/workflows/{workflow_id:str}", opt=needs(Permission.WORKFLOWS_VIEW), responses=problems(404))
-async def get_workflow(workflow_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None) -> WorkflowView:
-    """The latest version, with its document."""
+async def get_workflow(workflow_id: FromPath[str], services: ServicesDep, min_seq: MinSeq = None,
+                       as_of: AsOf = None) -> WorkflowView:
+    """The latest version, with its document; with `as_of`, the version current then (folded from the log)."""
     check_id("workflow", workflow_id)
+    if as_of is not None:
+        return await view_as_of(services.store, "workflow", workflow_id, as_of, workflow_view_from_history)
     view = await workflow_queries.get_workflow(services.pool, workflow_id)
     if view is None:
         view = workflow_view_from_history(await services.store.load("workflow", workflow_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.events import new_envelope
 from core.events.agent import AgentDeregistered, AgentDrainRequested, AgentRegistered
@@ -87,3 +88,46 @@ async def test_task_and_agent_as_they_were(settings: Settings) -> None:
             missing = await client.get(path, params={"as_of": as_of}, headers=viewer)
             assert missing.status_code == 404, (path, missing.text)
     await nc.close()
+
+
+WORKFLOW = {
+    "name": "simple",
+    "nodes": [
+        {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "parameters": {}},
+        {"name": "Ask", "type": "hive.agentTask", "typeVersion": 1,
+         "parameters": {"capability": "echo", "prompt": "={{ $json.q }}"}},
+    ],
+    "connections": {"Start": {"main": [[{"node": "Ask", "type": "main", "index": 0}]]}},
+}
+
+
+async def test_workflow_and_execution_as_they_were(settings: Settings) -> None:
+    dev = auth(settings, "developer", "dev-1")
+    async with gateway(settings) as client:
+        first = (await client.post("/api/workflows", json=WORKFLOW, headers=dev)).json()
+        second = await client.put(f"/api/workflows/{first['id']}", json={**WORKFLOW, "name": "renamed"}, headers=dev)
+        assert second.status_code == 200, second.text
+        run = await client.post(f"/api/workflows/{first['id']}/execute", json={"items": [{"q": "hi"}]}, headers=dev)
+        assert run.status_code == 202, run.text
+        execution = run.json()
+        cancel = await client.delete(f"/api/executions/{execution['id']}", headers=dev)
+        assert cancel.status_code == 202, cancel.text
+
+        async def get(path: str, as_of: int) -> dict[str, Any]:
+            resp = await client.get(path, params={"as_of": as_of}, headers=dev)
+            assert resp.status_code == 200, resp.text
+            return dict(resp.json())
+
+        was = await get(f"/api/workflows/{first['id']}", first["seq"])
+        assert (was["version"], was["name"], was["seq"]) == (1, "simple", first["seq"])
+        assert (await get(f"/api/workflows/{first['id']}", second.json()["seq"]))["name"] == "renamed"
+        before_cancel = await get(f"/api/executions/{execution['id']}", execution["seq"])
+        assert (before_cancel["cancel_requested_at"], before_cancel["workflow_version"]) == (None, 2)
+        assert (await get(f"/api/executions/{execution['id']}", cancel.json()["seq"]))["cancel_requested_at"]
+        for path, seq in ((f"/api/workflows/{first['id']}", first["seq"] - 1),
+                          (f"/api/executions/{execution['id']}", execution["seq"] - 1)):
+            assert (await client.get(path, params={"as_of": seq}, headers=dev)).status_code == 404
+        history = await client.get(f"/api/executions/{execution['id']}/events", headers=dev)
+        assert history.status_code == 200, history.text
+        assert [e["seq"] for e in history.json()["items"]] == [execution["seq"], cancel.json()["seq"]]
+        assert history.json()["items"][1]["actor"] == "dev-1"
