@@ -20,6 +20,7 @@ from core.coordinator.breakers import Breakers
 from core.coordinator.consumers import DURABLE, ensure_reports_consumer
 from core.coordinator.controls import Controls
 from core.coordinator.decisions import Decisions
+from core.coordinator.executions import ExecutionDriver
 from core.coordinator.fleet import Fleet
 from core.coordinator.fleet_metrics import FleetMetrics
 from core.coordinator.lease import Lease
@@ -70,6 +71,7 @@ class Coordinator:
         self.scheduler = Scheduler(self.fleet, self.decisions, self.writer, self.controls, self.trace,
                                    self.liveness, self.breakers)
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer, policy)
+        self.executions = ExecutionDriver(self.fleet, self.decisions, self.writer)
         self.caught_up = asyncio.Event()
         # Set while the fold has reached _target (the stream's end when it was last asked).
         self._target = 0
@@ -102,6 +104,7 @@ class Coordinator:
             asyncio.create_task(self._consume_reports(), name="reports"),
             asyncio.create_task(self._watch_heartbeats(), name="heartbeats"),
             asyncio.create_task(self.alerts.run(), name="alerts"),
+            asyncio.create_task(self.executions.run(), name="executions"),
         ]
 
     async def _catch_up(self, fold: asyncio.Task[Any]) -> None:
@@ -155,6 +158,7 @@ class Coordinator:
         self.store.heads.seen(self.settings.event_subject(envelope.aggregate, envelope.aggregate_id), seq)
         self.fleet.apply(rec)
         self.alerts.observe(rec)
+        self.executions.observe(rec)
         if self.trace is not None:
             self.trace.folded(seq, envelope)
         self.decisions.seen(envelope)
