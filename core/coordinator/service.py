@@ -155,7 +155,7 @@ class Coordinator:
             self.fleet.applied_seq = seq
             return
         rec = Recorded(seq=seq, envelope=envelope)
-        self.store.heads.seen(self.settings.event_subject(envelope.aggregate, envelope.aggregate_id), seq)
+        self.store.heads.seen(envelope.aggregate_id, seq)
         self.fleet.apply(rec)
         self.alerts.observe(rec)
         self.executions.observe(rec)

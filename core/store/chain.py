@@ -21,6 +21,8 @@ _DIGEST_AT = b"\r\nHive-Digest: "
 _DIGEST_LEN = 64
 # Aggregates remembered (most recently appended or seen last); older ones are fetched again when written.
 MAX_HEADS = 200_000
+# Header blocks noted and not folded yet; past this, those before the latest fold are dropped.
+NOTED_MAX = 50_000
 
 
 def link(prev: str, payload: bytes) -> str:
@@ -38,48 +40,52 @@ def digest_in(block: bytes) -> str | None:
 
 
 class ChainHeads:
-    """subject -> (seq, digest) of the last event of that aggregate this process appended or saw.
+    """aggregate id -> (seq, digest) of the last event of that aggregate this process appended or saw.
 
-    A writer asks `head(subject, expected_seq)`: a hit only when the remembered seq is the one the append
-    expects (otherwise the append would lose its race anyway, or the entry is stale), so a wrong digest can
-    never be chained on. Readers feed it: the event store's own appends and loads, and the coordinator's fold
-    (`note` with each message's header block as the reader delivers it, `seen` once the event is folded)."""
+    A writer asks `head(aggregate_id, expected_seq)`: a hit only when the remembered seq is the one the append
+    expects. A stream sequence names exactly one message, so a hit is always the right aggregate's digest (even
+    if two aggregates of different kinds shared an id), and a stale entry is a miss, never a wrong link.
+    Fed by the event store's own appends and loads, and by the coordinator's fold: `note` gets each message's
+    raw header block as the reader delivers it, `seen` the event's aggregate once it is folded, and only then,
+    for an event this process did not append itself, is the header parsed."""
 
     def __init__(self, max_heads: int = MAX_HEADS) -> None:
         self._heads: dict[str, tuple[int, str]] = {}
-        self._noted: dict[int, str] = {}
+        self._noted: dict[int, bytes] = {}
         self._max = max_heads
         self.misses = 0  # appends that had to fetch their aggregate's last digest from the log
 
-    def head(self, subject: str, expected_seq: int) -> str | None:
-        entry = self._heads.get(subject)
+    def head(self, key: str, expected_seq: int) -> str | None:
+        entry = self._heads.get(key)
         if entry is not None and entry[0] == expected_seq:
             return entry[1]
         return None
 
-    def record(self, subject: str, seq: int, digest: str) -> None:
+    def record(self, key: str, seq: int, digest: str) -> None:
+        """`key`'s event at `seq` has `digest`; callers record only what is newer than what they recorded."""
         heads = self._heads
-        entry = heads.pop(subject, None)
-        if entry is not None and entry[0] > seq:
-            heads[subject] = entry  # already further on (a late, older observation)
-            return
-        heads[subject] = (seq, digest)
+        heads[key] = (seq, digest)
         if len(heads) > self._max:
-            for stale in list(islice(heads, len(heads) - self._max + self._max // 10)):
+            # The oldest entries first (dicts keep insertion order): a miss costs one read of the log.
+            for stale in list(islice(heads, self._max // 10)):
                 del heads[stale]
 
     def note(self, seq: int, block: bytes) -> None:
-        """A stream reader's header block for `seq`, kept until the event's subject is known (`seen`)."""
+        """A stream reader's raw header block for `seq`, kept until the event is folded (`seen`)."""
+        self._noted[seq] = block
+
+    def seen(self, key: str, seq: int) -> None:
+        """The event at `seq` (noted before) belongs to aggregate `key`: it is that aggregate's head now."""
+        noted = self._noted
+        block = noted.pop(seq, None)
+        if len(noted) > NOTED_MAX:  # events noted but never folded (undecodable, or read twice): drop the old
+            for old in [s for s in noted if s < seq]:
+                del noted[old]
+        if block is None:
+            return
+        entry = self._heads.get(key)
+        if entry is not None and entry[0] >= seq:
+            return  # appended by this process: recorded when it was stored
         digest = digest_in(block)
         if digest is not None:
-            self._noted[seq] = digest
-
-    def seen(self, subject: str, seq: int) -> None:
-        """The event at `seq` (noted before) was on `subject`: it is that aggregate's head now."""
-        noted = self._noted
-        digest = noted.pop(seq, None)
-        # Entries for events a restarted reader delivered twice, or that were never folded, go now.
-        while noted and next(iter(noted)) < seq:
-            del noted[next(iter(noted))]
-        if digest is not None:
-            self.record(subject, seq, digest)
+            self.record(key, seq, digest)

@@ -72,10 +72,10 @@ class EventStore:
         for envelope in events:
             subject = self.subject_of(envelope)
             if prev is None:
-                prev = await self._prev_digest(subject, seq)
+                prev = await self._prev_digest(envelope.aggregate_id, subject, seq)
             future, digest = await self._submit(envelope, subject, seq, prev, headers)
             seq = await self._settle(envelope, seq, future)
-            self.heads.record(subject, seq, digest)
+            self.heads.record(envelope.aggregate_id, seq, digest)
             prev = digest
             _count(envelope.type)
         return seq
@@ -99,17 +99,17 @@ class EventStore:
             future = await self._publisher.submit(subject, payload, block=block)
         return future, digest
 
-    async def _prev_digest(self, subject: str, expected_seq: int) -> str:
+    async def _prev_digest(self, aggregate_id: str, subject: str, expected_seq: int) -> str:
         """The digest the next event of `subject` chains to: remembered, or read off the log."""
         if expected_seq == 0:
             return GENESIS
-        digest = self.heads.head(subject, expected_seq)
+        digest = self.heads.head(aggregate_id, expected_seq)
         if digest is None:
             self.heads.misses += 1
-            digest = await self._fetch_head(subject)
+            digest = await self._fetch_head(aggregate_id, subject)
         return digest
 
-    async def _fetch_head(self, subject: str) -> str:
+    async def _fetch_head(self, aggregate_id: str, subject: str) -> str:
         """The digest of the subject's last stored event (GENESIS if it has none: the append, which expects
         one, then fails as a lost race). Events stored before digests existed are chained as if they had them."""
         reply = await self._nc.request(f"$JS.API.DIRECT.GET.{self._settings.events_stream}",
@@ -121,7 +121,7 @@ class EventStore:
             raise APIError(code=int(headers["Status"]), description=headers.get("Description", ""))
         digest = headers.get(DIGEST_HEADER)
         if digest is not None:
-            self.heads.record(subject, int(headers["Nats-Sequence"]), digest)
+            self.heads.record(aggregate_id, int(headers["Nats-Sequence"]), digest)
             return digest
         prev, start = GENESIS, 1
         while True:  # an unsigned head: fold the digests of its whole history
@@ -172,24 +172,23 @@ class EventStore:
         live = [i for i in live if isinstance(results[i], int)]
         k = 0
         while live:
-            sent: list[tuple[int, asyncio.Future[Any], str, str]] = []
+            sent: list[tuple[int, asyncio.Future[Any], str]] = []
             for i in live:
                 envelope, seq = batches[i][0][k], results[i]
                 assert isinstance(seq, int)
-                subject = self.subject_of(envelope)
                 try:
-                    future, digest = await self._submit(envelope, subject, seq, prevs[i], headers)
-                    sent.append((i, future, subject, digest))
+                    future, digest = await self._submit(envelope, self.subject_of(envelope), seq, prevs[i], headers)
+                    sent.append((i, future, digest))
                 except Exception as err:  # noqa: BLE001 - reported per batch
                     results[i] = err
-            for i, future, subject, digest in sent:
+            for i, future, digest in sent:
                 if not future.done():
                     with contextlib.suppress(Exception):
                         await future  # its outcome is read below
                 envelope = batches[i][0][k]
                 if not future.cancelled() and future.exception() is None:
                     results[i] = stored = int(future.result().seq)  # the usual case, without a coroutine per event
-                    self.heads.record(subject, stored, digest)
+                    self.heads.record(envelope.aggregate_id, stored, digest)
                     prevs[i] = digest
                     _count(envelope.type)
                     continue
@@ -197,7 +196,7 @@ class EventStore:
                 assert isinstance(seq, int)
                 try:
                     results[i] = stored = await self._settle(envelope, seq, future)
-                    self.heads.record(subject, stored, digest)
+                    self.heads.record(envelope.aggregate_id, stored, digest)
                     prevs[i] = digest
                     _count(envelope.type)
                 except Exception as err:  # noqa: BLE001 - reported per batch
@@ -210,18 +209,17 @@ class EventStore:
                             results: list[int | BaseException]) -> dict[int, str]:
         """Per live batch, the digest its first event chains to; those not remembered are fetched together."""
         prevs: dict[int, str] = {}
-        missing: list[tuple[int, str]] = []
+        missing: list[tuple[int, Envelope[Any]]] = []
         for i in live:
-            expected = batches[i][1]
-            subject = self.subject_of(batches[i][0][0])
-            digest = GENESIS if expected == 0 else self.heads.head(subject, expected)
+            expected, first = batches[i][1], batches[i][0][0]
+            digest = GENESIS if expected == 0 else self.heads.head(first.aggregate_id, expected)
             if digest is None:
-                missing.append((i, subject))
+                missing.append((i, first))
             else:
                 prevs[i] = digest
         if missing:
             self.heads.misses += len(missing)
-            fetched = await asyncio.gather(*(self._fetch_head(subject) for _, subject in missing),
+            fetched = await asyncio.gather(*(self._fetch_head(e.aggregate_id, self.subject_of(e)) for _, e in missing),
                                            return_exceptions=True)
             for (i, _), value in zip(missing, fetched, strict=True):
                 if isinstance(value, BaseException):
@@ -241,7 +239,7 @@ class EventStore:
             if done or not batch:
                 digest = batch[-1][1].get(DIGEST_HEADER) if batch else None
                 if digest is not None:  # the head a write after this read chains to
-                    self.heads.record(subject, batch[-1][0], digest)
+                    self.heads.record(aggregate_id, batch[-1][0], digest)
                 return out
             start = batch[-1][0] + 1
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from core.audit.verify import ChainVerifier, Finding
-from core.store.chain import GENESIS, digest_in, link
+from core.store.chain import GENESIS, ChainHeads, digest_in, link
 
 
 @dataclass
@@ -119,3 +119,21 @@ def test_digest_in_reads_the_header_block() -> None:
     block = f"NATS/1.0\r\nNats-Msg-Id: x\r\nHive-Digest: {'ab' * 32}\r\nHive-Prev-Digest: {GENESIS}\r\n\r\n".encode()
     assert digest_in(block) == "ab" * 32
     assert digest_in(b"NATS/1.0\r\nNats-Msg-Id: x\r\n\r\n") is None
+
+
+def test_chain_heads_hit_only_at_the_expected_sequence() -> None:
+    heads = ChainHeads(max_heads=10)
+    heads.record("t1", 5, "d5")
+    assert heads.head("t1", 5) == "d5" and heads.head("t1", 4) is None and heads.head("t2", 5) is None
+    # The fold notes raw headers, then says whose event it was: another writer's event becomes the head...
+    heads.note(7, f"NATS/1.0\r\nHive-Digest: {'7' * 64}\r\n\r\n".encode())
+    heads.seen("t1", 7)
+    assert heads.head("t1", 7) == "7" * 64
+    # ...while an event this process appended (recorded when stored, here at 9) is not parsed again.
+    heads.record("t1", 9, "d9")
+    heads.note(8, f"NATS/1.0\r\nHive-Digest: {'8' * 64}\r\n\r\n".encode())
+    heads.seen("t1", 8)
+    assert heads.head("t1", 9) == "d9"
+    for i in range(20):  # past the bound, the oldest aggregates go first
+        heads.record(f"x{i}", 100 + i, "d")
+    assert heads.head("t1", 9) is None and heads.head("x19", 119) == "d"
