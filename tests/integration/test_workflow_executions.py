@@ -4,6 +4,7 @@ continueOnFail, and a cancel while a node's task runs."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from core.settings import Settings
@@ -43,7 +44,7 @@ async def run_workflow(f: Fleet, document: dict[str, Any], body: dict[str, Any])
 
 
 async def finished(f: Fleet, execution_id: str) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
+    async def probe() -> Any:  # the execution once it ended, else None
         resp = await f.client.get(f"/api/executions/{execution_id}", headers=auth(f.settings, "viewer"))
         body = resp.json()
         return body if body["status"] in ("completed", "failed", "cancelled") else None
@@ -118,7 +119,7 @@ async def test_cancel_while_a_task_runs(settings: Settings) -> None:
                                                                "stdin": "none"})
         execution = await run_workflow(f, document, {})
 
-        async def running_task() -> str | None:
+        async def running_task() -> Any:  # the Slow node's task id once it runs, else None
             resp = await f.client.get(f"/api/executions/{execution['id']}", headers=auth(f.settings, "viewer"))
             slow = [n for n in resp.json()["nodes"] if n["node"] == "Slow"]
             if not slow or not slow[0]["task_ids"]:
@@ -126,7 +127,7 @@ async def test_cancel_while_a_task_runs(settings: Settings) -> None:
             task_id: str = slow[0]["task_ids"][0]
             return task_id if (await f.task(task_id))["status"] == "running" else None
 
-        task_id = await wait_until(running_task, what="the Slow node's task running", timeout=30)
+        task_id: str = await wait_until(running_task, what="the Slow node's task running", timeout=30)
         resp = await f.client.delete(f"/api/executions/{execution['id']}", headers=auth(f.settings, "developer"))
         assert resp.status_code == 202, resp.text
         done = await finished(f, execution["id"])
@@ -135,3 +136,18 @@ async def test_cancel_while_a_task_runs(settings: Settings) -> None:
         assert all(n["node"] != "Never" for n in done["nodes"])
         again = await f.client.delete(f"/api/executions/{execution['id']}", headers=auth(f.settings, "developer"))
         assert again.status_code == 409
+
+
+async def test_a_wait_node_resumes_at_its_time(settings: Settings) -> None:
+    document = {"nodes": [START, {"name": "Wait", "type": "n8n-nodes-base.wait", "typeVersion": 1.1,
+                                  "parameters": {"amount": 1, "unit": "seconds"}},
+                          agent("After", "echo", "=after {{ $json.q }}")],
+                "connections": connections(link("Start", "Wait"), link("Wait", "After"))}
+    async with fleet(settings) as f:
+        await f.sidecar(executor={"type": "command", "argv": ["echo", "{prompt}"], "stdin": "none"})
+        done = await finished(f, (await run_workflow(f, document, {"items": [{"q": "z"}]}))["id"])
+        assert done["status"] == "completed", done
+        wait = node(done, "Wait")
+        assert wait["resume_at"] is not None
+        assert datetime.fromisoformat(wait["finished_at"]) >= datetime.fromisoformat(wait["resume_at"])
+        assert done["result"][0]["json"]["output"].strip() == "after z"
