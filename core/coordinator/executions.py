@@ -32,7 +32,7 @@ from core.errors import DomainError
 from core.events.envelope import EventData, Recorded
 from core.events.execution import ExecutionFailed, ExecutionStarted, NodeFailed, NodeStarted
 from core.events.task import TaskCancelRequested, TaskFailed
-from core.workflows.engine import CompleteNode, Finish, RunState, StartTasks, StartWait, apply_step, next_wake, plan
+from core.workflows.engine import Finish, RunState, StartTasks, apply_step, next_wake, plan
 from core.workflows.errors import InvalidWorkflow
 from core.workflows.graph import Graph
 from core.workflows.model import Workflow, parse_workflow

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core.workflows.errors import ExpressionError
-from core.workflows.expr_builtins import DateValue
+from core.workflows.expr_dates import DateValue
 from core.workflows.expr_values import UNDEFINED, Fn, JsObject, to_number, to_string
 from core.workflows.items import Item, Outputs
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from core.workflows import expr_builtins as builtins
+from core.workflows.expr_dates import new_date
 from core.workflows.errors import ExpressionError
 from core.workflows.expr_parser import Node
 from core.workflows.expr_values import (
@@ -108,7 +109,7 @@ class Evaluator:
     def new(self, node: Node) -> Any:
         args = [self.eval(a) for a in node[2]]
         if node[1] == "Date":
-            return builtins.new_date(args, self.scope)
+            return new_date(args, self.scope)
         raise ExpressionError(f"`new {node[1]}` is not supported")
 
     def arrow(self, node: Node) -> Fn:

@@ -98,25 +98,29 @@ def _by_fields(node: Node, inputs: list[list[Item]], prefer: str) -> list[Item]:
     join = str(p.get("joinMode", "keepMatches"))
     left, right = inputs
 
-    def key(item: Item, side: int) -> tuple[Any, ...]:
-        return tuple(to_string(item.json.get(pair[side])) for pair in pairs)
+    def key(item: Item, side: int) -> tuple[Any, ...] | None:
+        # An item without one of the fields matches nothing (as in n8n), not every other such item.
+        if any(pair[side] not in item.json for pair in pairs):
+            return None
+        return tuple(to_string(item.json[pair[side]]) for pair in pairs)
 
-    index: dict[tuple[Any, ...], list[Item]] = {}
-    for item in right:
-        index.setdefault(key(item, 1), []).append(item)
-    out: list[Item] = []
-    for item in left:
-        matches = index.get(key(item, 0), [])
-        if matches:
-            out += [_combine([item, m], node, prefer) for m in matches]
-        elif join in ("enrichInput1", "keepEverything"):
-            out.append(item)
-    if join in ("enrichInput2", "keepEverything"):
-        lefts = {key(i, 0) for i in left}
-        out += [i for i in right if key(i, 1) not in lefts] if join == "keepEverything" else []
-        if join == "enrichInput2":
-            out = [_combine([m, r], node, prefer) for r in right for m in
-                   [x for x in left if key(x, 0) == key(r, 1)] or [Item(json={})]]
-    elif join not in ("keepMatches", "enrichInput1"):
+    if join not in ("keepMatches", "enrichInput1", "enrichInput2", "keepEverything"):
         raise NodeFailed(f"join mode {join!r} is not supported by Hive")
+    keys_left = [key(item, 0) for item in left]
+    keys_right = [key(item, 1) for item in right]
+    out: list[Item] = []
+    if join == "enrichInput2":
+        for r, kr in zip(right, keys_right, strict=True):
+            lefts = [x for x, kl in zip(left, keys_left, strict=True) if kl is not None and kl == kr]
+            out += [_combine([x, r], node, prefer) for x in lefts] or [r]
+        return out
+    matched_right: set[int] = set()
+    for x, kl in zip(left, keys_left, strict=True):
+        rights = [j for j, kr in enumerate(keys_right) if kl is not None and kr == kl]
+        matched_right.update(rights)
+        out += [_combine([x, right[j]], node, prefer) for j in rights]
+        if not rights and join in ("enrichInput1", "keepEverything"):
+            out.append(x)
+    if join == "keepEverything":
+        out += [r for j, r in enumerate(right) if j not in matched_right]
     return out

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from core.workflows.catalog import CHAIN_LLM, MODELS, SWITCH, WAIT, Kind, kind_of, required_parameters, supported_names
+from core.workflows.catalog import (
+    AGENT_TASK,
+    CHAIN_LLM,
+    MODELS,
+    SWITCH,
+    WAIT,
+    Kind,
+    kind_of,
+    required_parameters,
+    supported_names,
+)
 from core.workflows.errors import InvalidWorkflow, Problem
 from core.workflows.expressions import check_syntax
 from core.workflows.graph import Graph, build_graph, find_cycle
 from core.workflows.model import Workflow
 
 MAX_NODES = 500
+# As a task's capabilities are checked at the API: one that can never match an agent would wait forever.
+_CAPABILITY = re.compile(r"^[a-z0-9_.-]{1,64}$")
 _WAIT_RESUMES = ("timeInterval", "specificTime")
 
 
@@ -92,6 +105,11 @@ def _parameters(i: int, node: Any, graph: Graph) -> list[Problem]:
                 f"has {len(models)}")))
     if node.type in MODELS and not any(s == node.name for s, _, _ in graph.sub_links):
         out.append(Problem(node=node.name, field="$.connections", message="model node feeds no chainLlm node"))
+    capability = node.parameters.get("capability")
+    if node.type == AGENT_TASK and isinstance(capability, str) and not capability.startswith("=") \
+            and capability and not _CAPABILITY.match(capability):
+        out.append(Problem(node=node.name, field=f"{at}.capability",
+                           message="a capability is 1-64 lowercase letters, digits, '_', '.' or '-'"))
     if node.type == SWITCH and node.type_version < 3:
         out.append(Problem(node=node.name, field=f"$.nodes[{i}].typeVersion",
                            message="switch before typeVersion 3 is not supported: re-add the node in n8n"))
