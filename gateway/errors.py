@@ -6,12 +6,13 @@ import logging
 import re
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ExceptionHandlersMap
+
+from projections.db import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,8 @@ _SLUGS = {
 }
 
 
-# What a server that is down or going down raises (PostgreSQL refusing, resetting, shutting down or starting
-# up; a socket error): the same request can succeed shortly, so it is a 503 to retry, not a 500 (a bug).
-UNREACHABLE: tuple[type[Exception], ...] = (
-    OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-)
+# UNREACHABLE (PostgreSQL refusing, resetting, shutting down or starting up; a socket error): the same
+# request can succeed shortly, so it is a 503 to retry, not a 500 (a bug).
 RETRY_AFTER_S = 1
 
 

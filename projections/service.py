@@ -14,7 +14,7 @@ from core.runtime import cancel_and_wait
 from core.settings import Settings
 from core.store.checkpoints import publish_checkpoints
 from core.store.connect import connect
-from projections.db import create_pool
+from projections.db import create_pool, wait_for_postgres
 from projections.migrate import apply_migrations
 from projections.projector import Projector
 
@@ -59,8 +59,11 @@ async def running_projector(settings: Settings) -> AsyncIterator[Projector]:
 
 
 async def run_projections(settings: Settings, stop: asyncio.Event) -> None:
-    """Entry point of `hive projections`: projects the events stream into the read models until `stop`."""
+    """Entry point of `hive projections`: projects the events stream into the read models until `stop`.
+    Started while PostgreSQL is down (restarting, or not up yet), it waits for it rather than exiting."""
     serve_metrics(settings)
+    if not await wait_for_postgres(settings, stop):
+        return
     async with running_projector(settings) as projector:
         log.info("projections running on schema %s", settings.db_schema)
         await stop.wait()

@@ -25,6 +25,7 @@ from tests.e2e.flow import all_done, completed_outputs, count_status, submit, to
 from tests.e2e.processes import ProcessStack, write_sidecar_config
 from tests.e2e.read_side import CheckpointWatch, MirrorWatch, ReadProbe, all_completed_in_log, read_model_vs_log
 from tests.helpers import wait_until
+from tests.integration.own_postgres import own_postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -120,11 +121,18 @@ async def test_projections_killed_mid_flow_resume_with_every_task_once(settings:
 
 async def test_postgres_restarted_mid_flow(settings: Settings) -> None:
     """The test's own PostgreSQL is stopped while tasks run, more are submitted (201: writes go to NATS),
-    reads answer 503 problems; started again on the same port and data, everything reconnects by itself."""
+    reads answer 503 problems, and the projections, killed with -9 meanwhile, start again and wait for it;
+    started again on the same port and data, everything reconnects by itself."""
     home = Path(tempfile.mkdtemp(prefix="hive-e2e-pg-"))
-    home.chmod(0o755)  # the embedded PostgreSQL runs as an unprivileged user when the tests run as root
-    server = EmbeddedPostgres(home / "pg")
-    own = msgspec.structs.replace(settings, database_url=server.start())
+    try:
+        with own_postgres(home) as server:
+            own = msgspec.structs.replace(settings, database_url=server.url)
+            await _through_a_postgres_restart(own, server, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def _through_a_postgres_restart(own: Settings, server: EmbeddedPostgres, home: Path) -> None:
     nc, js = await connect(own, "e2e-check")
     store = EventStore(nc, js, own)
     watch, mirror = CheckpointWatch(own), MirrorWatch(js, own)
@@ -152,6 +160,11 @@ async def test_postgres_restarted_mid_flow(settings: Settings) -> None:
                 ready = await client.get("/ready")
                 assert ready.status_code == 503 and ready.json()["checks"]["postgres"] != "ok", ready.text
                 assert (await client.get("/health")).status_code == 200
+                # A projections process (re)started while PostgreSQL is away waits for it instead of exiting.
+                stack.kill9("projections")
+                stack.restart("projections")
+                await wait_until(lambda: "waiting for PostgreSQL" in stack.log_tail("projections", 50), timeout=30,
+                                 what="the new projections process waiting for PostgreSQL")
                 assert_alive(stack)
                 probe.phase = "restarting"
                 server.start()
@@ -171,5 +184,3 @@ async def test_postgres_restarted_mid_flow(settings: Settings) -> None:
         assert await read_model_vs_log(own, store, ids) == []
     finally:
         await nc.close()
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)

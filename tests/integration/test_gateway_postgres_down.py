@@ -3,22 +3,17 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
+import asyncpg
 import msgspec
 
-from core.dev.embedded_postgres import EmbeddedPostgres
 from core.ids import uuid7
 from core.settings import Settings
 from gateway.errors import UNREACHABLE, status_of
+from tests.integration.own_postgres import own_postgres
 from tests.integration.test_gateway_support import auth, gateway
 
 
 def test_connection_failures_are_503() -> None:
-    import asyncpg
-
     for err in (ConnectionRefusedError(111, "refused"), asyncpg.CannotConnectNowError("shutting down"),
                 asyncpg.AdminShutdownError("terminating"), asyncpg.ConnectionDoesNotExistError("closed")):
         assert isinstance(err, UNREACHABLE) and status_of(err) == 503
@@ -26,12 +21,9 @@ def test_connection_failures_are_503() -> None:
 
 
 async def test_reads_are_503_while_postgres_is_down_and_recover(settings: Settings) -> None:
-    home = Path(tempfile.mkdtemp(prefix="hive-gw-pg-"))
-    home.chmod(0o755)  # the embedded PostgreSQL runs as an unprivileged user when the tests run as root
-    server = EmbeddedPostgres(home / "pg")
-    own = msgspec.structs.replace(settings, database_url=server.start())
-    h = auth(own)
-    try:
+    with own_postgres() as server:
+        own = msgspec.structs.replace(settings, database_url=server.url)
+        h = auth(own)
         async with gateway(own) as client:
             created = await client.post("/api/tasks", json={"title": "before"}, headers=h)
             assert created.status_code == 201, created.text
@@ -53,6 +45,3 @@ async def test_reads_are_503_while_postgres_is_down_and_recover(settings: Settin
                 assert r.status_code == 200, r.text
             assert (await client.get("/api/tasks", headers=h)).status_code == 200
             assert (await client.get("/ready")).status_code == 200
-    finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)
