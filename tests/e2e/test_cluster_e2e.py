@@ -16,9 +16,9 @@ import pytest
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
+from tests.e2e.flow import all_done, completed_outputs, count_status, submit, token
 from tests.e2e.processes import write_sidecar_config
 from tests.e2e.test_nats_users_e2e import UsersStack
-from tests.e2e.flow import all_done, completed_outputs, count_status, submit, token
 from tests.helpers import wait_until
 from tests.integration.infra_nats import CLUSTER, infra_nats
 from tests.integration.test_nats_cluster import leader_node, replicas_current, streams_ready

@@ -16,8 +16,8 @@ import pytest
 import websockets
 
 from core.settings import Settings
-from tests.e2e.processes import ProcessStack, write_sidecar_config
 from tests.e2e.flow import LIFECYCLE, all_done, completed_outputs, submit, token
+from tests.e2e.processes import ProcessStack, write_sidecar_config
 from tests.helpers import wait_until
 from tests.integration.infra_nats import SINGLE, InfraNats, infra_nats
 
