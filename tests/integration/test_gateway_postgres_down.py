@@ -37,6 +37,12 @@ async def test_reads_are_503_while_postgres_is_down_and_recover(settings: Settin
                 assert r.json()["type"] == "urn:hive:problem:unavailable" and r.headers["retry-after"] == "1"
             during = await client.post("/api/tasks", json={"title": "during"}, headers=h)
             assert during.status_code == 201, during.text
+            # Dependencies are looked up in the read model first: that lookup is what cannot be answered.
+            dependent = await client.post("/api/tasks", json={"title": "d", "depends_on": [task_id]}, headers=h)
+            assert dependent.status_code == 503, dependent.text
+            # A task's history comes from the log.
+            history = await client.get(f"/api/tasks/{task_id}/events", headers=h)
+            assert history.status_code == 200 and history.json()["items"][0]["type"] == "task.created.v1", history.text
             assert (await client.get("/ready")).status_code == 503
             server.start()
             # The pool's connections died with the server; the next requests open new ones.
