@@ -56,6 +56,12 @@ class ProcessStack:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
 
+    def stop(self, name: str, timeout: float = 15.0) -> int:
+        """SIGTERM one service and wait for it to exit (blocking); its exit status. It is no longer tracked."""
+        proc = self.procs.pop(name)
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(timeout)
+
     def restart(self, name: str) -> subprocess.Popen[bytes]:
         return self.start(name, *self.args[name])
 
