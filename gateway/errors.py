@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import msgspec
@@ -195,9 +196,31 @@ def _litestar_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respo
     return problem_response(status, exc.detail, slug=slug, errors=errors, headers=headers)
 
 
+class LogThrottle:
+    """At most one line per `interval_s`: during an outage every read fails alike, and a line each would flood."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._next_at = 0.0
+        self._left_out = 0
+
+    def admit(self, now: float) -> int | None:
+        """None: leave this line out; otherwise log it, with the number of lines left out since the last one."""
+        if now < self._next_at:
+            self._left_out += 1
+            return None
+        left_out, self._left_out, self._next_at = self._left_out, 0, now + self.interval_s
+        return left_out
+
+
+_unreachable_log = LogThrottle(10.0)
+
+
 def _unreachable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    # No traceback: during an outage every read lands here, and the cause is the one line.
-    log.warning("%s %s: a server is unreachable: %r", request.method, request.url.path, exc)
+    left_out = _unreachable_log.admit(time.monotonic())
+    if left_out is not None:  # no traceback: the cause is the one line
+        log.warning("%s %s: a server is unreachable: %r (%d more such answers left out since the last line)",
+                    request.method, request.url.path, exc, left_out)
     return problem_response(HTTP_503_SERVICE_UNAVAILABLE,
                             f"a server the gateway needs is unreachable ({type(exc).__name__}); retry shortly",
                             headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -8,7 +8,7 @@ import msgspec
 
 from core.ids import uuid7
 from core.settings import Settings
-from gateway.errors import UNREACHABLE, status_of
+from gateway.errors import UNREACHABLE, LogThrottle, status_of
 from tests.integration.own_postgres import own_postgres
 from tests.integration.test_gateway_support import auth, gateway
 
@@ -18,6 +18,11 @@ def test_connection_failures_are_503() -> None:
                 asyncpg.AdminShutdownError("terminating"), asyncpg.ConnectionDoesNotExistError("closed")):
         assert isinstance(err, UNREACHABLE) and status_of(err) == 503
     assert status_of(ValueError("a bug")) == 500
+
+
+def test_unreachable_is_logged_once_per_interval() -> None:
+    throttle = LogThrottle(10.0)
+    assert [throttle.admit(t) for t in (100.0, 101.0, 105.0, 110.0, 111.0, 125.0)] == [0, None, None, 2, None, 1]
 
 
 async def test_reads_are_503_while_postgres_is_down_and_recover(settings: Settings) -> None:
