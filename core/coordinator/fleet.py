@@ -32,6 +32,8 @@ AGENT_FAULTS = frozenset({"executor_error", "timed_out"})
 class TaskEntry(msgspec.Struct, kw_only=True):
     task: Task
     last_seq: int
+    # The seq of its latest (re-)queuing: heap entries with another seq are stale (placed and queued again since).
+    queued_seq: int = 0
 
 
 class AgentEntry(msgspec.Struct, kw_only=True):
@@ -123,6 +125,9 @@ class Fleet:
 
     def enqueue(self, task: Task, seq: int) -> None:
         """Into its ready heap, or the delayed heap while a retry's backoff runs."""
+        entry = self.tasks.get(task.id)
+        if entry is not None:
+            entry.queued_seq = seq
         if task.not_before is not None:
             heapq.heappush(self.delayed, (task.not_before, seq, task.id))
             return
@@ -135,7 +140,8 @@ class Fleet:
         while self.delayed and self.delayed[0][0] <= now:
             not_before, seq, task_id = heapq.heappop(self.delayed)
             entry = self.tasks.get(task_id)
-            if entry is None or entry.task.status is not TaskStatus.QUEUED or entry.task.not_before != not_before:
+            if (entry is None or entry.task.status is not TaskStatus.QUEUED or entry.task.not_before != not_before
+                    or entry.queued_seq != seq):
                 continue  # stale: placed, cancelled, or queued again since
             key = not_before.timestamp() - entry.task.spec.priority * self.aging_s
             heapq.heappush(self.ready.setdefault(need_of(entry.task), []), (key, seq, task_id))
@@ -230,9 +236,12 @@ class Fleet:
         """The best ready task for a requirement group, dropping stale heap entries."""
         heap = self.ready.get(need)
         while heap:
-            _, _, task_id = heap[0]
+            _, seq, task_id = heap[0]
             entry = self.tasks.get(task_id)
-            if entry is not None and entry.task.status is TaskStatus.QUEUED and entry.task.pinned_agent_id == need.agent_id:
+            # A task placed straight from pending left its queuing's entry behind: if it is queued again (a retry)
+            # that old entry must not place it before its backoff, hence the seq check.
+            if (entry is not None and entry.task.status is TaskStatus.QUEUED and entry.queued_seq == seq
+                    and entry.task.pinned_agent_id == need.agent_id):
                 return task_id
             heapq.heappop(heap)
         if heap is not None and not heap:

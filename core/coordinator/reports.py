@@ -116,11 +116,12 @@ def _kind(report: TaskReport) -> str:
 
 def _is_echo(task: Task, agent_id: str, attempt: int, kind: str) -> bool:
     """The same agent and attempt already moved the task past this report."""
-    if kind == "failed" and (task.failed_agent_id, task.failed_attempt) == (agent_id, attempt):
-        return True  # that failure was recorded and a retry queued
+    if kind in ("failed", "started") and (task.failed_agent_id, task.failed_attempt) == (agent_id, attempt):
+        return True  # that run's failure was recorded and a retry queued
     if task.agent_id != agent_id or task.attempt != attempt:
         return False
     status = task.status.value
-    return ((kind == "started" and status in ("running", "completed", "failed", "cancelled")) or (kind == status)
+    return ((kind == "started" and status in ("running", "completed", "failed", "cancelled", "timed_out"))
+            or (kind == status)
             # a stopped run's failure was recorded as its cancel, or as the timeout it was
             or (kind == "failed" and status in ("cancelled", "timed_out")))

@@ -234,11 +234,6 @@ def test_a_retry_waits_out_its_backoff_before_it_is_ready() -> None:
     assert w.fleet.peek_ready(NEED) == "t2"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core/coordinator/fleet.py peek_ready/enqueue: a task queued and assigned in one decision (scheduler "
-    "_advance_pending, when nothing waits for its kind of slot) leaves its first TaskQueued ready-heap entry in "
-    "the heap; once its retry is scheduled the task is QUEUED again, so peek_ready takes that old entry as live "
-    "and _place assigns the retry at once, ignoring not_before (the backoff)"))
 def test_a_retry_of_a_task_placed_straight_from_pending_still_waits_out_its_backoff() -> None:
     w = World()
     w.agent("a")
@@ -249,9 +244,6 @@ def test_a_retry_of_a_task_placed_straight_from_pending_still_waits_out_its_back
     assert w.fleet.peek_ready(NEED) is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core/coordinator/scheduler.py _place with fleet.py peek_ready: the same bug end to end; a new task's retry "
-    "(queued and assigned in one decision, failed at 2 s with a retry not before 30 s) is assigned again at 5 s"))
 def test_the_scheduler_does_not_place_a_retry_before_its_backoff_ends() -> None:
     w = World()
     w.agent("a")  # one slot

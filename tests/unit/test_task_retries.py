@@ -400,10 +400,6 @@ def test_a_redelivered_final_failure_or_timeout_is_an_echo() -> None:
     assert task_events(s, failed_report("a", 1, reason=TIMED_OUT), POLICY, NOW, 0.0) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core/coordinator/reports.py _is_echo: a redelivered start report of the run that timed out is not an echo "
-    "(the started branch lists running/completed/failed/cancelled but not timed_out), so it is recorded as "
-    "task.report_rejected.v1"))
 def test_a_redelivered_start_of_a_run_that_timed_out_is_an_echo() -> None:
     s = given_events(*running("a", 1), TaskTimedOut(attempt=1, agent_id="a", error="slow"))
     assert task_events(s, Started(agent_id="a", sent_at=NOW, task_id="task-1", attempt=1), POLICY, NOW, 0.0) == []
