@@ -32,7 +32,9 @@ SIMPLE = {
 async def test_workflow_lifecycle_and_executions(settings: Settings) -> None:
     dev = auth(settings, "developer", "dev-1")
     # A real server in this event loop: under the test client the projector could not progress meanwhile.
-    settings = msgspec.structs.replace(settings, gateway_port=free_port())
+    # A read with min_seq waits for the projector, which on a loaded CI machine may take longer than the default
+    # 5 s just to start (migrations): the bound is not what this test is about.
+    settings = msgspec.structs.replace(settings, gateway_port=free_port(), min_seq_wait_s=60.0)
     async with served(settings, asyncio.Event()) as (client, _), running_projector(settings):
         created = await client.post("/api/workflows", json=SIMPLE, headers=dev)
         assert created.status_code == 201, created.text
