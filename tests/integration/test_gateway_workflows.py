@@ -17,7 +17,7 @@ from tests.helpers import wait_until
 from tests.integration.served import served
 from tests.integration.test_gateway_support import auth, gateway
 
-N8N = Path(__file__).resolve().parents[2].parent / "shared" / "n8n"
+N8N = Path(__file__).resolve().parents[1] / "data" / "n8n"
 SIMPLE = {
     "name": "simple",
     "nodes": [

@@ -14,7 +14,7 @@ from tests.fakes.ollama_server import FakeOllama
 from tests.integration.fleet_stack import fleet
 from tests.integration.test_workflow_executions import finished, node, run_workflow
 
-N8N = Path(__file__).resolve().parents[2].parent / "shared" / "n8n"
+N8N = Path(__file__).resolve().parents[1] / "data" / "n8n"
 
 
 def export(name: str) -> dict[str, Any]:

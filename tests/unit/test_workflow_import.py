@@ -1,4 +1,4 @@
-"""Every n8n export in ../shared/n8n either imports, or is rejected naming each unsupported node."""
+"""Every n8n export in tests/data/n8n (copies of ../shared/n8n) either imports, or is rejected naming each unsupported node."""
 
 from __future__ import annotations
 
@@ -90,3 +90,10 @@ def test_rejected_naming_every_unsupported_node(name: str) -> None:
     # Each problem points into the document.
     for p in caught.value.problems:
         assert p.field.startswith("$")
+
+
+def test_every_shared_export_is_covered() -> None:
+    from tests.unit.workflow_support import N8N_DIR
+
+    assert {p.name for p in N8N_DIR.glob("*.json")} == set(IMPORTS) | set(REJECTS)
+    assert len(IMPORTS) + len(REJECTS) == 18
