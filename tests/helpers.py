@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -50,3 +51,12 @@ def fail(state: Any, agent_id: str, attempt: int, error: str, retryable: bool, e
                       output=output)
     return task_domain.record_failure(state, failure, attempt, RetryPolicy(), now or datetime(2026, 1, 1, tzinfo=UTC),
                                       0.0, started_at)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -76,9 +76,8 @@ class Scheduler:
                 self._to_check.update(dict.fromkeys(sorted(self._fleet.dependents.get(envelope.aggregate_id, ()))))
             elif entry is not None and entry.task.cancel_requested_at is not None:
                 self._controls.cancel(envelope.aggregate_id)
-            agent_id = getattr(envelope.data, "agent_id", None)
-            if self._breakers is not None and agent_id and isinstance(envelope.data, RUN_ENDS):
-                self._breakers.note(agent_id)
+            if self._breakers is not None and isinstance(envelope.data, RUN_ENDS) and envelope.data.agent_id:
+                self._breakers.note(envelope.data.agent_id)
         elif envelope.aggregate == "agent":
             self._controls.agent_changed(envelope.aggregate_id)
         self._wake.set()

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,16 +23,6 @@ pytestmark = pytest.mark.e2e
 
 SLOW = ["sh", "-c", "sleep 1.5; cat"]
 
-
-@pytest.fixture
-async def stack(settings: Settings) -> AsyncIterator[ProcessStack]:
-    home = Path(tempfile.mkdtemp(prefix="hive-e2e-faults-"))
-    s = ProcessStack(settings, home)
-    for service in ("coordinator", "projections", "gateway"):
-        s.start(service)
-    await wait_until(s.ready, timeout=60, what="gateway /ready")
-    yield s
-    s.stop_all()
 
 
 def sidecar(stack: ProcessStack, name: str, agent_id: str, argv: list[str], concurrency: int = 4) -> None:

@@ -3,71 +3,29 @@ HTTP to the gateway, placed by the coordinator on the agent by capability, resul
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from core.settings import Settings
+from tests.e2e.kinds_sidecar import kinds_sidecar
 from tests.e2e.processes import ProcessStack
 from tests.fakes.http_target import HttpTarget
 from tests.helpers import wait_until
-from tests.integration.fleet_stack import Fleet, fleet
+from tests.integration.fleet_stack import Fleet
 from tests.integration.test_gateway_support import auth
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 AGENT = "kinds-agent"
-
-
-def sidecar_toml(target_port: int) -> str:
-    return f"""
-agent_id = "{AGENT}"
-max_concurrency = 4
-grace_period_s = 5.0
-[capabilities]
-echo = 1.0
-[executor]
-type = "command"
-argv = ["cat"]
-[http]
-allowed_hosts = ["127.0.0.1:{target_port}"]
-timeout_s = 10
-[mcp.servers.tools]
-transport = "stdio"
-command = "{sys.executable}"
-args = ["-m", "tests.fakes.mcp_server"]
-cwd = "{REPO}"
-"""
 
 
 @pytest.fixture
 async def running(settings: Settings) -> AsyncIterator[tuple[Fleet, HttpTarget, ProcessStack]]:
-    home = Path(tempfile.mkdtemp(prefix="hive-kinds-"))
-    async with HttpTarget() as target, fleet(settings) as stack:
-        processes = ProcessStack(settings, home)
-        config = home / "sidecar.toml"
-        config.write_text(sidecar_toml(target.port))
-        processes.start("sidecar-kinds", "--config", str(config))
-        try:
-            agents = stack.coordinator.fleet.agents
-
-            def registered() -> bool:
-                if not processes.alive("sidecar-kinds"):
-                    raise AssertionError(f"the sidecar exited:\n{processes.log_tail('sidecar-kinds')}")
-                return AGENT in agents and agents[AGENT].candidate.online
-
-            await wait_until(registered, timeout=60, what="the sidecar process registered")
-            yield stack, target, processes
-        finally:
-            processes.stop_all()
-            shutil.rmtree(home, ignore_errors=True)
+    async with kinds_sidecar(settings, AGENT, "sidecar-kinds") as (stack, target, processes):
+        yield stack, target, processes
 
 
 async def test_a_sidecar_process_runs_http_and_mcp_tasks(running: tuple[Fleet, HttpTarget, ProcessStack]) -> None:

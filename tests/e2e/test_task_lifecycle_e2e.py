@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,16 +21,6 @@ from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture
-async def stack(settings: Settings) -> AsyncIterator[ProcessStack]:
-    home = Path(tempfile.mkdtemp(prefix="hive-e2e-"))
-    s = ProcessStack(settings, home)
-    for service in ("coordinator", "projections", "gateway"):
-        s.start(service)
-    await wait_until(s.ready, timeout=60, what="gateway /ready")
-    yield s
-    s.stop_all()
 
 
 async def test_200_tasks_complete_with_results_and_ordered_history(settings: Settings, stack: ProcessStack) -> None:

@@ -4,25 +4,16 @@ projector, gateway and sidecar, in this process."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from core.settings import Settings
-from tests.helpers import wait_until
+from tests.helpers import pid_alive as alive, wait_until
 from tests.integration.fleet_stack import fleet
 from tests.integration.test_gateway_support import auth
 
 # Writes its pid to the file named by the prompt, then sleeps (the same process: exec).
 SLEEPER = {"type": "command", "argv": ["sh", "-c", 'echo $$ > "$0"; exec sleep 60', "{prompt}"], "stdin": "none",
            "kill_grace_s": 5.0}
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_a_queued_task_is_cancelled_at_once_and_its_dependent_fails(settings: Settings) -> None:

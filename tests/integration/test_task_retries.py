@@ -3,14 +3,13 @@ and real sidecars running real processes, in this process, on real NATS and Post
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
 import msgspec
 
 from core.settings import Settings
-from tests.helpers import wait_until
+from tests.helpers import pid_alive as alive, wait_until
 from tests.integration.fleet_stack import fleet
 from tests.integration.test_gateway_support import auth
 
@@ -26,14 +25,6 @@ FAILS = {"type": "command", "argv": ["sh", "-c", "exit 3"], "stdin": "none"}
 def fast(settings: Settings, **overrides: object) -> Settings:
     """Backoffs short enough for a test (their bounds are checked on the events themselves)."""
     return msgspec.structs.replace(settings, retry_backoff_s=0.05, retry_backoff_max_s=0.2, **overrides)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_retryable_failures_back_off_then_dead_letter_and_a_retry_runs_it_again(
