@@ -17,7 +17,6 @@ from core.store.connect import connect
 from core.store.event_store import EventStore
 from tests.e2e.flow import LIFECYCLE, token
 from tests.e2e.processes import ProcessStack
-from tests.e2e.test_task_lifecycle_e2e import stack  # noqa: F401 - `stack` is a fixture
 from tests.fakes.ollama_server import FakeOllama
 
 pytestmark = pytest.mark.e2e
