@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -13,6 +15,7 @@ from msgspec import Meta
 
 from agent_sidecar.errors import ConfigError
 from agent_sidecar.allowlist import PatternError, parse_pattern
+from agent_sidecar.http_credentials import check_credential_tables, resolve_credentials
 from agent_sidecar.kind_config import HttpConfig, McpConfig, check_mcp_servers
 
 # An agent id is one NATS subject token (it is part of hive.dispatch.<agent_id>).
@@ -84,8 +87,10 @@ def default_agent_id(hostname: str | None = None) -> str:
     return token or "agent"
 
 
-def parse_config(raw: dict[str, Any], *, hostname: str | None = None) -> SidecarConfig:
-    """Validate a parsed TOML document; raises ConfigError naming the field (e.g. `$.executor.argv`)."""
+def parse_config(raw: dict[str, Any], *, hostname: str | None = None,
+                 environ: Mapping[str, str] | None = None) -> SidecarConfig:
+    """Validate a parsed TOML document; raises ConfigError naming the field (e.g. `$.executor.argv`). Credentials'
+    `*_env` secrets are read from `environ` (default: the process environment), once, here."""
     data = dict(raw)
     data.setdefault("agent_id", default_agent_id(hostname))
     if isinstance(data["agent_id"], str):
@@ -94,6 +99,7 @@ def parse_config(raw: dict[str, Any], *, hostname: str | None = None) -> Sidecar
         raise ConfigError("missing required field `executor` - at `$` (add an [executor] table with a `type`)")
     _check_proficiencies(data.get("capabilities"))
     check_mcp_servers(data.get("mcp"))
+    check_credential_tables(data.get("http"))
     try:
         config = msgspec.convert(data, SidecarConfig)
     except msgspec.ValidationError as err:
@@ -107,6 +113,8 @@ def parse_config(raw: dict[str, Any], *, hostname: str | None = None) -> Sidecar
                 parse_pattern(pattern)
             except PatternError as err:
                 raise ConfigError(f"invalid sidecar config: {err} - at `$.http.allowed_hosts[{index}]`") from err
+        credentials = resolve_credentials(config.http.credentials, os.environ if environ is None else environ)
+        config = msgspec.structs.replace(config, http=msgspec.structs.replace(config.http, credentials=credentials))
     return config
 
 
@@ -121,7 +129,8 @@ def _check_proficiencies(capabilities: object) -> None:
             )
 
 
-def load_config(path: Path, *, hostname: str | None = None) -> SidecarConfig:
+def load_config(path: Path, *, hostname: str | None = None,
+                environ: Mapping[str, str] | None = None) -> SidecarConfig:
     """Read and validate a sidecar TOML file."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -130,7 +139,7 @@ def load_config(path: Path, *, hostname: str | None = None) -> SidecarConfig:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"sidecar config {path} is not valid TOML: {err}") from err
     try:
-        return parse_config(raw, hostname=hostname)
+        return parse_config(raw, hostname=hostname, environ=environ)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from err
 

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import Meta
 
 from agent_sidecar.errors import ConfigError, located
+from agent_sidecar.http_credentials import HttpCredential, credential_capabilities
 
 PositiveSeconds = Annotated[float, Meta(gt=0.0)]
 # An MCP server's name is what a task's payload names; keep it a plain token.
@@ -29,6 +30,8 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     max_redirects: Annotated[int, Meta(ge=0, le=20)] = 5
     # Extra CA certificates (PEM) trusted for https, beside the system's (an internal CA).
     ca_file: str | None = None
+    # Named secrets a task refers to by name (a workflow node's n8n credential); each adds `http.cred.<slug>`.
+    credentials: dict[str, HttpCredential] = {}
 
 
 class McpStdioServer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="stdio",
@@ -66,10 +69,10 @@ def kind_capabilities(http: HttpConfig | None, mcp: McpConfig | None) -> dict[st
     extra: dict[str, float] = {}
     if http is not None:
         extra["http"] = 1.0
+        extra.update(credential_capabilities(http.credentials))
     if mcp is not None:
         extra["mcp"] = 1.0
     return extra
-
 
 
 def check_mcp_servers(raw: object) -> None:

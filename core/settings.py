@@ -71,6 +71,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     breaker_cooldown_s: float = 60.0
     # Coordinator leadership: the lease in the <prefix>_leader KV bucket expires this long after its last renewal.
     leader_ttl_s: float = 10.0
+    # Workflow executions: a decision that fails this many times in a row fails its execution; and the URL
+    # clients reach the gateway at, for the resume URL of a waiting execution (default http://host:port).
+    execution_max_failures: int = 5
+    public_url: str | None = None
+
+    @property
+    def gateway_url(self) -> str:
+        return (self.public_url or f"http://{self.gateway_host}:{self.gateway_port}").rstrip("/")
 
     @property
     def events_stream(self) -> str:
@@ -141,6 +149,8 @@ _ENV = {
     "breaker_failures": "HIVE_BREAKER_FAILURES",
     "breaker_cooldown_s": "HIVE_BREAKER_COOLDOWN_S",
     "leader_ttl_s": "HIVE_LEADER_TTL_S",
+    "execution_max_failures": "HIVE_EXECUTION_MAX_FAILURES",
+    "public_url": "HIVE_PUBLIC_URL",
 }
 
 # Variables holding JSON rather than a plain value.

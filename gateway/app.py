@@ -76,6 +76,7 @@ def create_app(settings: Settings, tracing: Tracing | None = None) -> Litestar:
             workflows.create_workflow, workflows.list_workflows, workflows.get_workflow, workflows.update_workflow,
             workflows.delete_workflow, workflows.execute_workflow,
             executions.list_executions, executions.get_execution, executions.cancel_execution,
+            executions.resume_execution,
         ],
         middleware=[
             DefineMiddleware(BearerAuthMiddleware, authenticator=authenticator,

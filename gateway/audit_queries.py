@@ -8,6 +8,8 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from gateway.keyset import Where
+
 Pool: TypeAlias = "asyncpg.Pool[Any]"
 
 COLUMNS = "seq, event_id, type, aggregate, aggregate_id, occurred_at, actor, correlation_id, causation_id"
@@ -27,17 +29,11 @@ async def find_events(pool: Pool, where: AuditFilter, *, newest_first: bool, aft
                       limit: int) -> list[asyncpg.Record]:
     """Index rows matching every given filter, ordered by seq; `after` is the previous page's last seq.
     Fetches limit+1 to tell if more remain."""
-    clauses: list[str] = []
-    args: list[object] = []
+    filters = Where()
     for column, op, value in (("aggregate", "=", where.aggregate), ("aggregate_id", "=", where.aggregate_id),
                               ("actor", "=", where.actor), ("type", "=", where.type),
                               ("occurred_at", ">=", where.since), ("occurred_at", "<", where.until),
                               ("seq", "<" if newest_first else ">", after)):
-        if value is not None:
-            args.append(value)
-            clauses.append(f"{column} {op} ${len(args)}")
-    filters = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    args.append(limit + 1)
-    order = "DESC" if newest_first else "ASC"
-    return list(await pool.fetch(f"SELECT {COLUMNS} FROM audit_events {filters} ORDER BY seq {order} "
-                                 f"LIMIT ${len(args)}", *args))
+        filters.add(column, value, op)
+    sql, args = filters.page(f"SELECT {COLUMNS} FROM audit_events", "seq DESC" if newest_first else "seq ASC", limit)
+    return list(await pool.fetch(sql, *args))

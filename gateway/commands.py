@@ -34,8 +34,8 @@ S = TypeVar("S")
 Decide = Callable[[list[Recorded[Any]]], Sequence[EventData]]
 
 
-async def _command(services: Services, aggregate: str, aggregate_id: str, decide: Decide, principal: Principal,
-                   request_id: str | None) -> list[Recorded[Any]]:
+async def run_command(services: Services, aggregate: str, aggregate_id: str, decide: Decide, principal: Principal,
+                      request_id: str | None) -> list[Recorded[Any]]:
     """The aggregate's history with what `decide` made of it appended (nothing when it decided nothing)."""
     for _ in range(RETRIES):
         history = await services.store.load(aggregate, aggregate_id)
@@ -80,7 +80,7 @@ async def cancel_task(services: Services, principal: Principal, task_id: str, re
     def decide(history: list[Recorded[Any]]) -> Sequence[EventData]:
         return _or_conflict(task_domain.request_cancel, _task_of(history, task_id))
 
-    return _view(await _command(services, "task", task_id, decide, principal, request_id))
+    return _view(await run_command(services, "task", task_id, decide, principal, request_id))
 
 
 async def retry_task(services: Services, principal: Principal, task_id: str, request_id: str | None) -> TaskView:
@@ -90,7 +90,7 @@ async def retry_task(services: Services, principal: Principal, task_id: str, req
     def decide(history: list[Recorded[Any]]) -> Sequence[EventData]:
         return _or_conflict(task_domain.request_retry, _task_of(history, task_id))
 
-    return _view(await _command(services, "task", task_id, decide, principal, request_id))
+    return _view(await run_command(services, "task", task_id, decide, principal, request_id))
 
 
 async def pin_task(services: Services, principal: Principal, task_id: str, agent_id: str,
@@ -106,7 +106,7 @@ async def pin_task(services: Services, principal: Principal, task_id: str, agent
             _check_agent(agent, agent_id, task)
         return events
 
-    return _view(await _command(services, "task", task_id, decide, principal, request_id))
+    return _view(await run_command(services, "task", task_id, decide, principal, request_id))
 
 
 def _check_agent(agent: AgentView | None, agent_id: str, task: task_domain.Task) -> None:
@@ -130,7 +130,7 @@ async def drain_agent(services: Services, principal: Principal, agent_id: str, r
             raise NotFound(f"no agent with id {agent_id!r}")
         return _or_conflict(agent_domain.request_drain, agent_domain.fold([r.envelope for r in history]), agent_id)
 
-    history = await _command(services, "agent", agent_id, decide, principal, request_id)
+    history = await run_command(services, "agent", agent_id, decide, principal, request_id)
     agent = agent_domain.fold([r.envelope for r in history])
     assert agent is not None
     return AgentView(

@@ -37,7 +37,7 @@ class Created(msgspec.Struct, frozen=True):
     replayed: bool
 
 
-def _depth(value: object) -> int:
+def json_depth(value: object) -> int:
     """Nesting depth of a JSON value, iteratively (the value may be deep enough to break recursion)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -65,7 +65,7 @@ def decode_body(body: bytes, decoder: msgspec.json.Decoder[T], empty: str) -> T:
 
 def check_spec(spec: CreateTask, at: str = "$") -> CreateTask:
     """What the schema cannot say about one task; `at` is its path in the body (`$.tasks[3]` in a batch)."""
-    if _depth(spec.payload) > PAYLOAD_MAX_DEPTH:
+    if json_depth(spec.payload) > PAYLOAD_MAX_DEPTH:
         # Deep documents break other JSON readers of the log (orjson stops at 255 levels).
         raise invalid(f"{at}.payload", f"nests deeper than {PAYLOAD_MAX_DEPTH} levels")
     if not spec.title.strip():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TypeVar
 
 import msgspec
@@ -30,10 +31,19 @@ class SeqCursor(msgspec.Struct, array_like=True, frozen=True):
 
 
 C = TypeVar("C", TimeCursor, IdCursor, SeqCursor)
+R = TypeVar("R")
+AnyCursor = TimeCursor | IdCursor | SeqCursor
 
 
-def encode_cursor(value: TimeCursor | IdCursor | SeqCursor) -> str:
+def encode_cursor(value: AnyCursor) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(value)).decode().rstrip("=")
+
+
+def page(rows: list[R], limit: int, cursor_of: Callable[[R], AnyCursor]) -> tuple[list[R], str | None]:
+    """A list query's rows (it fetched limit + 1) as one page: its first `limit` rows, and the cursor of the next
+    page (None on the last)."""
+    items = rows[:limit]
+    return items, encode_cursor(cursor_of(items[-1])) if len(rows) > limit else None
 
 
 def decode_cursor(raw: str, kind: type[C]) -> C:

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from gateway.cursor import IdCursor, TimeCursor
+from gateway.keyset import Where
 from gateway.schemas import AgentView, TaskView
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"
@@ -54,21 +55,10 @@ async def get_tasks(pool: Pool, task_ids: list[str]) -> dict[str, TaskView]:
 async def list_tasks(pool: Pool, *, limit: int, status: str | None, after: TimeCursor | None,
                      dead_lettered: bool | None = None) -> list[TaskView]:
     """Newest first; `after` is the last row of the previous page. Fetches limit+1 to tell if more remain."""
-    clauses: list[str] = []
-    args: list[object] = []
-    if status is not None:
-        args.append(status)
-        clauses.append(f"status = ${len(args)}")
-    if dead_lettered is not None:
-        clauses.append("dead_lettered" if dead_lettered else "NOT dead_lettered")
-    if after is not None:
-        args.extend([after.at, after.id])
-        clauses.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    args.append(limit + 1)
-    rows = await pool.fetch(
-        f"SELECT {_TASK_JSON} FROM tasks {where} ORDER BY created_at DESC, id DESC LIMIT ${len(args)}", *args
-    )
+    where = Where().add("status", status).flag("dead_lettered", dead_lettered)
+    where.before(("created_at", "id"), (after.at, after.id) if after else None)
+    sql, args = where.page(f"SELECT {_TASK_JSON} FROM tasks", "created_at DESC, id DESC", limit)
+    rows = await pool.fetch(sql, *args)
     return [task_from_row(r) for r in rows]
 
 
@@ -84,17 +74,9 @@ async def get_agent(pool: Pool, agent_id: str) -> AgentView | None:
 
 async def list_agents(pool: Pool, *, limit: int, status: str | None, after: IdCursor | None) -> list[AgentView]:
     """Ordered by id; fetches limit+1 to tell if more remain."""
-    clauses: list[str] = []
-    args: list[object] = []
-    if status is not None:
-        args.append(status)
-        clauses.append(f"status = ${len(args)}")
-    if after is not None:
-        args.append(after.id)
-        clauses.append(f"id > ${len(args)}")
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    args.append(limit + 1)
-    rows = await pool.fetch(f"SELECT {_AGENT_COLUMNS} FROM agents {where} ORDER BY id LIMIT ${len(args)}", *args)
+    where = Where().add("status", status).add("id", after.id if after else None, ">")
+    sql, args = where.page(f"SELECT {_AGENT_COLUMNS} FROM agents", "id", limit)
+    rows = await pool.fetch(sql, *args)
     return [agent_from_row(r) for r in rows]
 
 

@@ -15,6 +15,7 @@ from core.tracing import Tracing, configure_tracing
 from gateway.app import create_app
 from gateway.http_protocol import CoalescingHttpToolsProtocol
 from gateway.live.ws_protocol import LiveWebSocketProtocol
+from projections.db import wait_for_postgres
 
 
 class _Server(uvicorn.Server):
@@ -33,6 +34,10 @@ class _Server(uvicorn.Server):
 
 async def run_gateway(settings: Settings, stop: asyncio.Event, tracing: Tracing | None = None) -> None:
     """Serve until `stop`; `tracing` (tests) instead of the one the settings configure (none by default)."""
+    # Started while PostgreSQL is away (a host reboot, compose order): wait for it rather than exit, as the
+    # projections do; once serving, an outage is answered 503 per request.
+    if not await wait_for_postgres(settings, stop):
+        return
     own_tracing = tracing is None
     if tracing is None:
         tracing = configure_tracing(settings, "gateway")

@@ -23,8 +23,8 @@ from core.workflows.errors import InvalidWorkflow
 from core.workflows.model import parse_workflow
 from core.workflows.validate import validate
 from gateway.auth import Principal
-from gateway.commands import _command
-from gateway.create_task import _depth
+from gateway.commands import run_command
+from gateway.create_task import json_depth
 from gateway.errors import Conflict, FieldError, InvalidInput, NotFound, from_msgspec, invalid
 from gateway.services import Services
 from gateway.workflow_schemas import ExecuteWorkflow, ExecutionView, WorkflowView
@@ -47,7 +47,7 @@ def parse_document(body: bytes) -> tuple[str, dict[str, Any]]:
         raise invalid("$", f"the document nests deeper than {DOCUMENT_MAX_DEPTH} levels") from err
     if not isinstance(document, dict):
         raise invalid("$", "send the workflow as a JSON object with `nodes` and `connections`")
-    if _depth(document) > DOCUMENT_MAX_DEPTH:
+    if json_depth(document) > DOCUMENT_MAX_DEPTH:
         raise invalid("$", f"the document nests deeper than {DOCUMENT_MAX_DEPTH} levels")
     name = document.get("name", "")
     if not isinstance(name, str) or len(name) > NAME_MAX:
@@ -96,7 +96,8 @@ async def update_workflow(services: Services, principal: Principal, workflow_id:
     def decide(history: list[Recorded[Any]]) -> Sequence[EventData]:
         return _or_conflict(workflow_domain.update, _workflow_of(history, workflow_id), name, document)
 
-    view = workflow_view_from_history(await _command(services, "workflow", workflow_id, decide, principal, request_id))
+    history = await run_command(services, "workflow", workflow_id, decide, principal, request_id)
+    view = workflow_view_from_history(history)
     assert view is not None
     return view
 
@@ -106,7 +107,8 @@ async def delete_workflow(services: Services, principal: Principal, workflow_id:
     def decide(history: list[Recorded[Any]]) -> Sequence[EventData]:
         return _or_conflict(workflow_domain.delete, _workflow_of(history, workflow_id))
 
-    view = workflow_view_from_history(await _command(services, "workflow", workflow_id, decide, principal, request_id))
+    history = await run_command(services, "workflow", workflow_id, decide, principal, request_id)
+    view = workflow_view_from_history(history)
     assert view is not None
     return view
 
@@ -126,9 +128,9 @@ async def execute_workflow(services: Services, principal: Principal, workflow_id
                            request_id: str | None) -> ExecutionView:
     """Record the request to run the workflow's latest version; the coordinator runs it."""
     request = parse_execute(body)
-    if request.items is not None and _depth(request.items) > DOCUMENT_MAX_DEPTH:
+    if request.items is not None and json_depth(request.items) > DOCUMENT_MAX_DEPTH:
         raise invalid("$.items", f"nests deeper than {DOCUMENT_MAX_DEPTH} levels")
-    if _depth(request.body) > DOCUMENT_MAX_DEPTH:
+    if json_depth(request.body) > DOCUMENT_MAX_DEPTH:
         raise invalid("$.body", f"nests deeper than {DOCUMENT_MAX_DEPTH} levels")
     state = _workflow_of(await services.store.load("workflow", workflow_id), workflow_id)
     graph = validate(parse_workflow(state.document))
@@ -158,7 +160,7 @@ async def cancel_execution(services: Services, principal: Principal, execution_i
             raise NotFound(f"no execution with id {execution_id}")
         return _or_conflict(execution_domain.request_cancel, state)
 
-    view = execution_view_from_history(await _command(services, "execution", execution_id, decide, principal,
+    view = execution_view_from_history(await run_command(services, "execution", execution_id, decide, principal,
                                                       request_id))
     assert view is not None
     return view

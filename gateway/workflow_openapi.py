@@ -51,8 +51,23 @@ class ExecuteOperation(Operation):
         self.request_body = _body("ExecuteWorkflow", "what the trigger emits (optional)", required=False)
 
 
+RESUME_BODY: dict[str, Any] = {
+    "description": "Any JSON: for a webhook wait, the `body` of the item the Wait node emits (with the request's "
+                   "`headers` and `query`); for a form wait, an object of the form's fields by label (or n8n's "
+                   "`field-<n>` keys), checked against the node's `formFields`.",
+    "examples": [{"approved": True}, {"Decision": "yes", "Amount": 12}],
+}
+
+
+@dataclass
+class ResumeOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = _body("ResumeBody", "what the waiting node emits (optional)", required=False)
+
+
 def add_workflow_schemas(app: Litestar) -> None:
     schemas = app.openapi_schema.components.schemas
     assert isinstance(schemas, dict)
     schemas["WorkflowDocument"] = WORKFLOW_DOCUMENT  # type: ignore[assignment]  # plain JSON Schema
+    schemas["ResumeBody"] = RESUME_BODY  # type: ignore[assignment]  # plain JSON Schema
     schemas.update(_EXECUTE_COMPONENTS)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from gateway.cursor import TimeCursor
+from gateway.keyset import Where
 from gateway.workflow_schemas import ExecutionNodeView, ExecutionView, WorkflowSummary, WorkflowView
 
 _WORKFLOW = "id, name, version, deleted, document, created_by, created_at, updated_at, last_seq"
@@ -14,7 +15,7 @@ _SUMMARY = ("id, name, version, jsonb_array_length(CASE WHEN jsonb_typeof(docume
             "THEN document->'nodes' ELSE '[]'::jsonb END) AS node_count, created_by, created_at, updated_at, last_seq")
 _EXECUTION = ("id, workflow_id, workflow_version, status, trigger, created_by, error, failed_node, last_node, result, "
               "response, created_at, updated_at, started_at, finished_at, cancel_requested_at, last_seq")
-_NODE = "node, status, task_ids, resume_at, outputs, error, started_at, finished_at"
+_NODE = "node, status, task_ids, resume_at, outputs, error, started_at, finished_at, resume"
 
 
 def _with_seq(row: asyncpg.Record) -> dict[str, Any]:
@@ -29,14 +30,9 @@ async def get_workflow(pool: asyncpg.Pool[Any], workflow_id: str) -> WorkflowVie
 
 
 async def list_workflows(pool: asyncpg.Pool[Any], *, limit: int, after: TimeCursor | None) -> list[WorkflowSummary]:
-    args: list[object] = []
-    where = "WHERE NOT deleted"
-    if after is not None:
-        args += [after.at, after.id]
-        where += " AND (created_at, id) < ($1, $2)"
-    args.append(limit + 1)
-    rows = await pool.fetch(f"SELECT {_SUMMARY} FROM workflows {where} ORDER BY created_at DESC, id DESC "
-                            f"LIMIT ${len(args)}", *args)
+    where = Where().flag("deleted", False).before(("created_at", "id"), (after.at, after.id) if after else None)
+    sql, args = where.page(f"SELECT {_SUMMARY} FROM workflows", "created_at DESC, id DESC", limit)
+    rows = await pool.fetch(sql, *args)
     return [WorkflowSummary(**_with_seq(r)) for r in rows]
 
 
@@ -54,19 +50,8 @@ async def get_execution(pool: asyncpg.Pool[Any], execution_id: str) -> Execution
 
 async def list_executions(pool: asyncpg.Pool[Any], *, limit: int, after: TimeCursor | None, workflow_id: str | None,
                           status: str | None) -> list[ExecutionView]:
-    clauses: list[str] = []
-    args: list[object] = []
-    if workflow_id is not None:
-        args.append(workflow_id)
-        clauses.append(f"workflow_id = ${len(args)}")
-    if status is not None:
-        args.append(status)
-        clauses.append(f"status = ${len(args)}")
-    if after is not None:
-        args += [after.at, after.id]
-        clauses.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    args.append(limit + 1)
-    rows = await pool.fetch(f"SELECT {_EXECUTION} FROM executions {where} ORDER BY created_at DESC, id DESC "
-                            f"LIMIT ${len(args)}", *args)
+    where = Where().add("workflow_id", workflow_id).add("status", status)
+    where.before(("created_at", "id"), (after.at, after.id) if after else None)
+    sql, args = where.page(f"SELECT {_EXECUTION} FROM executions", "created_at DESC, id DESC", limit)
+    rows = await pool.fetch(sql, *args)
     return [ExecutionView(**_with_seq(r)) for r in rows]

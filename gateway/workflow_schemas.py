@@ -60,12 +60,15 @@ class ExecutionNodeView(msgspec.Struct, kw_only=True):
     node: str
     status: str
     task_ids: list[str]
+    # A wait's time, or the time limit of a wait for a resume request.
     resume_at: datetime | None
     # n8n's items per output: [[{"json": {...}}, ...], ...]
     outputs: list[list[dict[str, Any]]] | None
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+    # "webhook" or "form": the node waits for POST /api/executions/{id}/resume.
+    resume: str | None = None
 
 
 class ExecutionView(msgspec.Struct, kw_only=True):

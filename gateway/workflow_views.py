@@ -25,9 +25,10 @@ def _nodes(history: list[Recorded[Any]]) -> list[ExecutionNodeView]:
     for rec in history:
         e, at = rec.envelope.data, rec.envelope.occurred_at
         if isinstance(e, NodeStarted):
-            views[e.node] = ExecutionNodeView(node=e.node, status="waiting" if e.resume_at else "running",
+            waits = e.resume_at is not None or e.resume is not None
+            views[e.node] = ExecutionNodeView(node=e.node, status="waiting" if waits else "running",
                                               task_ids=list(e.task_ids), resume_at=e.resume_at, outputs=None,
-                                              error=None, started_at=at, finished_at=None)
+                                              error=None, started_at=at, finished_at=None, resume=e.resume)
         elif isinstance(e, NodeCompleted | NodeFailed):
             view = views.get(e.node) or ExecutionNodeView(node=e.node, status="", task_ids=[], resume_at=None,
                                                           outputs=None, error=None, started_at=at, finished_at=None)

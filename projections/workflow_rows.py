@@ -11,6 +11,7 @@ from core.events.execution import (
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionRequested,
+    ExecutionResumed,
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
@@ -65,8 +66,8 @@ class ExecutionChange:
 class NodeChange:
     """A node of an execution; started and finished in one batch, or either (the row is upserted)."""
 
-    __slots__ = ("execution_id", "node", "status", "task_ids", "resume_at", "outputs", "error", "started_at",
-                 "finished_at", "last_seq")
+    __slots__ = ("execution_id", "node", "status", "task_ids", "resume_at", "resume", "outputs", "error",
+                 "started_at", "finished_at", "last_seq")
 
     def __init__(self, execution_id: str, node: str, seq: int, at: datetime) -> None:
         self.execution_id = execution_id
@@ -74,6 +75,7 @@ class NodeChange:
         self.status = "running"
         self.task_ids: list[str] | None = None
         self.resume_at: datetime | None = None
+        self.resume: str | None = None
         self.outputs: list[list[dict[str, Any]]] | None = None
         self.error: str | None = None
         self.started_at = at
@@ -86,6 +88,10 @@ class FlowChanges:
         self.workflows: dict[str, WorkflowChange] = {}
         self.executions: dict[str, ExecutionChange] = {}
         self.nodes: dict[tuple[str, str], NodeChange] = {}
+
+    def settle(self) -> list[str]:
+        """Executions whose nodes moved: running or waiting follows from their node rows (see write_flows)."""
+        return list(dict.fromkeys(execution_id for execution_id, _ in self.nodes))
 
     def __bool__(self) -> bool:
         return bool(self.workflows or self.executions or self.nodes)
@@ -173,8 +179,12 @@ def _plain(outputs: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
 
 def _node_started(ch: Any, seq: int, env: Any, e: NodeStarted) -> None:
     row = _node(ch, seq, env, e.node)
-    row.status = "waiting" if e.resume_at is not None else "running"
-    row.task_ids, row.resume_at, row.started_at = list(e.task_ids), e.resume_at, env.occurred_at
+    row.status = "waiting" if e.resume_at is not None or e.resume is not None else "running"
+    row.task_ids, row.resume_at, row.resume, row.started_at = list(e.task_ids), e.resume_at, e.resume, env.occurred_at
+
+
+def _resumed(ch: Any, seq: int, env: Any, e: ExecutionResumed) -> None:
+    _execution(ch, seq, env)  # the node completes with the request's item in the coordinator's next event
 
 
 def _node_completed(ch: Any, seq: int, env: Any, e: NodeCompleted) -> None:
@@ -200,4 +210,5 @@ FLOW_HANDLERS: dict[str, Any] = {
     ExecutionFailed.TYPE: _failed,
     ExecutionCancelRequested.TYPE: _cancel_requested,
     ExecutionCancelled.TYPE: _cancelled,
+    ExecutionResumed.TYPE: _resumed,
 }

@@ -47,14 +47,24 @@ WHERE id = $1 AND last_seq < $13
 
 UPSERT_NODE = """
 INSERT INTO execution_nodes (execution_id, node, status, task_ids, resume_at, outputs, error, started_at,
-    finished_at, last_seq)
-VALUES ($1, $2, $3, $4::text[], $5, $6::jsonb, $7, $8, $9, $10)
+    finished_at, last_seq, resume)
+VALUES ($1, $2, $3, $4::text[], $5, $6::jsonb, $7, $8, $9, $10, $11)
 ON CONFLICT (execution_id, node) DO UPDATE SET status = EXCLUDED.status,
     task_ids = CASE WHEN cardinality(EXCLUDED.task_ids) > 0 THEN EXCLUDED.task_ids ELSE execution_nodes.task_ids END,
     resume_at = COALESCE(EXCLUDED.resume_at, execution_nodes.resume_at),
+    resume = COALESCE(EXCLUDED.resume, execution_nodes.resume),
     outputs = COALESCE(EXCLUDED.outputs, execution_nodes.outputs), error = COALESCE(EXCLUDED.error, execution_nodes.error),
     finished_at = COALESCE(EXCLUDED.finished_at, execution_nodes.finished_at), last_seq = EXCLUDED.last_seq
 WHERE execution_nodes.last_seq < EXCLUDED.last_seq
+"""
+
+# An execution under way is waiting while every node under way waits (for its time or a resume request).
+SETTLE_EXECUTIONS = """
+UPDATE executions e SET status = CASE
+    WHEN EXISTS (SELECT 1 FROM execution_nodes n WHERE n.execution_id = e.id AND n.status = 'waiting')
+     AND NOT EXISTS (SELECT 1 FROM execution_nodes n WHERE n.execution_id = e.id AND n.status = 'running')
+    THEN 'waiting' ELSE 'running' END
+WHERE e.id = ANY($1::text[]) AND e.status IN ('running', 'waiting')
 """
 
 
@@ -92,4 +102,5 @@ async def write_flows(conn: asyncpg.Connection, flows: FlowChanges) -> None:
     if flows.nodes:
         await conn.executemany(UPSERT_NODE, [
             (n.execution_id, n.node, n.status, n.task_ids or [], n.resume_at, _json(n.outputs), n.error, n.started_at,
-             n.finished_at, n.last_seq) for n in flows.nodes.values()])
+             n.finished_at, n.last_seq, n.resume) for n in flows.nodes.values()])
+        await conn.execute(SETTLE_EXECUTIONS, flows.settle())

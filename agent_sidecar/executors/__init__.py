@@ -34,7 +34,7 @@ def build_sidecar_executor(config: SidecarConfig, main: Executor | None = None) 
         main = build_executor(config.executor)
     by_kind: dict[str, Executor] = {}
     if config.http is not None:
-        by_kind["http"] = HttpExecutor(config.http)
+        by_kind["http"] = HttpExecutor(config.http, config.agent_id)
     if config.mcp is not None:
         # Imported here: the MCP SDK is an optional extra, and a sidecar without [mcp] must not need it.
         from agent_sidecar.executors.mcp_tool import McpToolExecutor

@@ -1,21 +1,26 @@
-"""The `http` executor: one HTTP request per task, to a host on the agent's allowlist, with its response as output."""
+"""The `http` executor: one HTTP request per task, to a host on the agent's allowlist, with its response as output;
+a credential the task names is applied here, from the agent's own config."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from urllib.parse import urljoin, urlsplit
 
+import msgspec
 import orjson
 
 from agent_sidecar.allowlist import HostPattern, allowed, parse_pattern
 from agent_sidecar.executors import http11
 from agent_sidecar.executors.base import ExecutionResult, OnChunk
+from agent_sidecar.executors.http_auth import AppliedCredential, CredentialRefused, Credentials, origin
 from agent_sidecar.executors.http_spec import HttpRequestSpec, PayloadError, decode_request, encode_body, \
     shape_response, target_url
 from agent_sidecar.kind_config import HttpConfig
 from core.messages import Dispatch
 
+log = logging.getLogger(__name__)
 _REDIRECTS = {301, 302, 303, 307, 308}
 # Responses that never carry a body, whatever their headers say.
 _NO_BODY = {204, 304}
@@ -33,10 +38,11 @@ class _Answer:
 class HttpExecutor:
     name = "http"
 
-    def __init__(self, config: HttpConfig) -> None:
+    def __init__(self, config: HttpConfig, agent_id: str = "") -> None:
         self.config = config
         self._patterns: list[HostPattern] = [parse_pattern(p) for p in config.allowed_hosts]
         self._ssl: ssl.SSLContext | None = None
+        self._credentials = Credentials(config.credentials, agent_id)
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:  # built on first use: loading CAs costs milliseconds an http-only agent need not pay
@@ -58,12 +64,28 @@ class HttpExecutor:
             spec = decode_request(job.payload)
             url = target_url(spec)
             self.check(url)
-        except (PayloadError, Refused) as err:
+            credential = self._credentials.find(spec.credential) if spec.credential is not None else None
+            if credential is not None:
+                credential.check(url)
+        except (PayloadError, Refused, CredentialRefused) as err:
             return ExecutionResult.failure(f"http: {err}", retryable=False)
+        if credential is None:
+            return await self._request(spec, url, None)
+        try:
+            result = await self._request(spec, url, credential)
+        except Exception as err:  # noqa: BLE001 - its message could hold a secret: never let it reach a log raw
+            message = credential.redact(f"http: {spec.method} {url} failed unexpectedly: {err!r}")
+            log.error("%s", message)
+            return ExecutionResult.failure(message, retryable=False)
+        # Output and error were built without secrets; this is the net under that.
+        return msgspec.structs.replace(result, output=credential.redact(result.output),
+                                       error=credential.redact(result.error))
+
+    async def _request(self, spec: HttpRequestSpec, url: str, credential: AppliedCredential | None) -> ExecutionResult:
         limit = min(spec.timeout_s or self.config.timeout_s, self.config.timeout_s)
         try:
             async with asyncio.timeout(limit):
-                answer = await self._follow(spec, url)
+                answer = await self._follow(spec, url, credential)
         except Refused as err:
             return ExecutionResult.failure(f"http: {err}", retryable=False)
         except TimeoutError:
@@ -72,26 +94,35 @@ class HttpExecutor:
         except (OSError, http11.HttpError, ValueError) as err:
             return ExecutionResult.failure(f"http: {spec.method} {url} failed: {err or type(err).__name__}",
                                            retryable=True)
-        return self._result(spec, answer)
+        return self._result(spec, answer, credential)
 
-    def _result(self, spec: HttpRequestSpec, answer: _Answer) -> ExecutionResult:
+    def _result(self, spec: HttpRequestSpec, answer: _Answer, credential: AppliedCredential | None) -> ExecutionResult:
         try:
             shaped = shape_response(answer.status, answer.reason, answer.headers, answer.body, spec.response_format)
         except PayloadError as err:
             return ExecutionResult.failure(f"http: {err}", retryable=False)
+        if credential is not None:  # a server that echoes the request must not get the secret into the output
+            shaped = credential.redact_value(shaped)
         output = orjson.dumps(shaped).decode()
         metrics = {"http_status": float(answer.status), "response_bytes": float(len(answer.body))}
-        if 200 <= answer.status < 300:
+        if 200 <= answer.status < 300 or spec.never_error:
             return ExecutionResult.success(output, metrics=metrics)
         # 5xx may pass on a retry; a 4xx (or an unfollowed 3xx) will be the same answer next time.
         return ExecutionResult.failure(f"http: {spec.method} {answer.url} answered {answer.status} {answer.reason}".rstrip(),
                                        retryable=answer.status >= 500, output=output)
 
-    async def _follow(self, spec: HttpRequestSpec, url: str) -> _Answer:
+    async def _follow(self, spec: HttpRequestSpec, url: str, credential: AppliedCredential | None) -> _Answer:
         method = spec.method
         body, headers = encode_body(spec)
-        for _hop in range(self.config.max_redirects + 1):
-            answer = await self._once(method, url, body, headers)
+        home = origin(url)
+        for hop in range(self.config.max_redirects + 1):
+            send_url, send_headers = url, headers
+            if credential is not None and origin(url) == home:
+                # Only to the origin it was checked for: a redirect elsewhere (another host, port, or http after
+                # https) goes without it. Query parameters on the first request only, as the URL it was given.
+                send_url, send_headers = credential.apply(url, headers, with_query=hop == 0)
+            answer = await self._once(method, send_url, body, send_headers)
+            answer.url = url  # what messages show: never the credential's query parameters
             location = answer.headers.get("location")
             if not spec.follow_redirects or answer.status not in _REDIRECTS or not location:
                 return answer

@@ -12,6 +12,7 @@ import orjson
 from msgspec import Meta
 
 from agent_sidecar.errors import located
+from agent_sidecar.executors.http_forms import multipart, urlencoded
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 QueryValue = str | int | float | bool | None
@@ -25,18 +26,34 @@ class PayloadError(ValueError):
     """The task's request is malformed; the message names the field (`$.payload.request.url`)."""
 
 
+class CredentialRef(msgspec.Struct, frozen=True, kw_only=True):
+    """What a task says about its credential: the name the agent knows it by, and n8n's id and type (for messages)."""
+
+    name: str
+    id: str | None = None
+    type: str | None = None
+
+    def describe(self) -> str:
+        extra = ", ".join(x for x in (self.type, f"id {self.id}" if self.id else None) if x)
+        return f"{self.name!r}" + (f" ({extra})" if extra else "")
+
+
 class HttpRequestSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     method: Method = "GET"
     url: str
     headers: dict[str, str] = {}
     query: dict[str, QueryValue | list[QueryValue]] = {}
     # A string is sent as it is (text/plain unless a content-type header says otherwise); an object with the
-    # content-type application/x-www-form-urlencoded as a form; anything else but null as JSON (application/json
-    # unless a content-type says otherwise); null sends no body.
+    # content-type application/x-www-form-urlencoded or multipart/form-data as that form; anything else but null as
+    # JSON (application/json unless a content-type says otherwise); null sends no body.
     body: Any = None
     response_format: Literal["json", "text", "autodetect"] = "autodetect"
     timeout_s: Annotated[float, Meta(gt=0.0)] | None = None
     follow_redirects: bool = True
+    # Any status is a successful answer (n8n's neverError / ignoreResponseCode); otherwise only 2xx is.
+    never_error: bool = False
+    # A credential of the agent's [http.credentials], by name: the task never carries the secret itself.
+    credential: CredentialRef | None = None
 
 
 def decode_request(payload: dict[str, Any]) -> HttpRequestSpec:
@@ -101,7 +118,12 @@ def encode_body(spec: HttpRequestSpec) -> tuple[bytes, dict[str, str]]:
         headers["Content-Type"] = "application/json"
     elif isinstance(spec.body, dict) and _content_type(headers) == "application/x-www-form-urlencoded":
         # A form: n8n's HTTP Request node sends its body parameters this way.
-        return urlencode([(str(k), _query_text(v)) for k, v in spec.body.items()]).encode(), headers
+        return urlencoded(spec.body), headers
+    elif isinstance(spec.body, dict) and _content_type(headers) == "multipart/form-data":
+        data, content_type = multipart(spec.body)
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["Content-Type"] = content_type
+        return data, headers
     return orjson.dumps(spec.body), headers
 
 

@@ -3,9 +3,11 @@
 It folds execution events (and the task events of its nodes' tasks), and for each execution that moved asks
 the pure engine what to do next: built-in nodes are computed inline and recorded as node events, task nodes
 get one Hive task per item (TaskCreated on the task subjects, then node_started with their ids), waits are
-resumed at their time, and the execution ends completed, failed or cancelled (a failed or cancelled one asks
-its running tasks to cancel). Every decision is appended with the execution's last sequence expected, and
-the state it is made from is the fold: after a restart or a failover the next leader carries on.
+resumed at their time or by a resume request, and the execution ends completed, failed or cancelled (a failed
+or cancelled one asks its running tasks to cancel). Every decision is appended with the execution's last
+sequence expected, and the state it is made from is the fold: after a restart or a failover the next leader
+carries on. A decision that keeps failing (a bug, a poisoned input) fails its execution after
+`max_failures` tries in a row instead of being retried forever.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,22 +23,29 @@ from typing import Any
 import msgspec
 
 from core.coordinator.decisions import Decisions
-from core.coordinator.execution_tasks import node_task_id, task_created, upstream_tasks
+from core.coordinator.execution_limits import fit, started_task_ids
+from core.coordinator.execution_task_writer import NodeTaskWriter
+from core.coordinator.execution_tasks import (
+    ended_results,
+    is_node_task,
+    node_task_id,
+    task_created,
+    upstream_tasks,
+)
 from core.coordinator.fleet import Fleet
-from core.coordinator.writer import Plan, Writer
+from core.coordinator.writer import TRANSIENT, NotLeader, Plan, Writer
 from core.domain import execution as execution_domain
 from core.domain import task as task_domain
 from core.domain.execution import Execution, ExecutionStatus
 from core.domain.task import TaskStatus
 from core.errors import DomainError
 from core.events.envelope import EventData, Recorded
-from core.events.execution import ExecutionFailed, ExecutionStarted, NodeFailed, NodeStarted
-from core.events.task import TaskCancelRequested, TaskFailed
+from core.events.execution import ExecutionFailed, ExecutionStarted, NodeStarted
+from core.events.task import TaskFailed
 from core.workflows.engine import Finish, RunState, StartTasks, apply_step, next_wake, plan
 from core.workflows.errors import InvalidWorkflow
 from core.workflows.graph import Graph
 from core.workflows.model import Workflow, parse_workflow
-from core.workflows.node_tasks import ItemResult
 from core.workflows.validate import validate
 
 log = logging.getLogger(__name__)
@@ -44,10 +53,11 @@ log = logging.getLogger(__name__)
 # Steps one decision may chain (built-ins computed inline): bounds a decision's size and time.
 MAX_ROUNDS = 200
 IDLE_S = 60.0
-# An event is one NATS message (1 MiB by default, headers included): a node whose output is bigger fails.
-MAX_EVENT_BYTES = 900 * 1024
 RETRY_S = 0.05
-_encoder = msgspec.json.Encoder()
+# After a failed decision: the first retry's delay, doubling per failure in a row, capped.
+FAILURE_BACKOFF_S = 0.2
+FAILURE_BACKOFF_MAX_S = 5.0
+MAX_FAILURES = 5
 
 
 @dataclass
@@ -60,27 +70,32 @@ class _Entry:
 
 class ExecutionDriver:
     def __init__(self, fleet: Fleet, decisions: Decisions, writer: Writer,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), *, max_failures: int = MAX_FAILURES,
+                 public_url: str = "") -> None:
         self._fleet = fleet
         self._decisions = decisions
         self._writer = writer
         self._clock = clock
+        self._max_failures = max(1, max_failures)
+        self._public_url = public_url.rstrip("/")
         self._entries: dict[str, _Entry] = {}
         self._by_task: dict[str, str] = {}
+        self._tasks = NodeTaskWriter(fleet, decisions, writer)
         # What a task printed when it last failed (an HTTP error response, for the node's error output).
         self._failed_output: dict[str, str] = {}
+        self._failures: dict[str, int] = {}
         self._dirty: dict[str, None] = {}
         self._wakes: list[tuple[datetime, str]] = []
         self._wake = asyncio.Event()
-        self._cancels_sent: set[str] = set()
 
     # -- folding (called for every event, in log order) -------------------------------------------------
 
     def observe(self, rec: Recorded[Any]) -> None:
         env = rec.envelope
-        if env.aggregate == "execution":
-            self._observe_execution(rec)
-        elif env.aggregate == "task":
+        if env.aggregate == "task":
+            # The hot path: every task event of the fleet passes here; a node's task id says so by itself.
+            if not is_node_task(env.aggregate_id):
+                return
             execution_id = self._by_task.get(env.aggregate_id)
             if execution_id is None:
                 return
@@ -89,6 +104,8 @@ class ExecutionDriver:
             entry = self._fleet.tasks.get(env.aggregate_id)
             if entry is not None and task_domain.is_terminal(entry.task):
                 self._mark(execution_id)
+        elif env.aggregate == "execution":
+            self._observe_execution(rec)
 
     def _observe_execution(self, rec: Recorded[Any]) -> None:
         env = rec.envelope
@@ -97,6 +114,8 @@ class ExecutionDriver:
             state = execution_domain.evolve(entry.state if entry else None, env)
         except DomainError as err:
             log.error("execution event %d skipped: %s", rec.seq, err)
+            if entry is not None:
+                entry.last_seq = rec.seq  # it is in the log all the same: the next append must expect it
             return
         if entry is None:
             entry = self._entries[state.id] = _Entry(state=state, last_seq=rec.seq)
@@ -110,13 +129,20 @@ class ExecutionDriver:
             self._mark(state.id)
 
     def _forget(self, entry: _Entry) -> None:
-        for run in entry.state.nodes.values():
-            for task_id in run.task_ids:
-                self._by_task.pop(task_id, None)
-                self._failed_output.pop(task_id, None)
-                self._cancels_sent.discard(task_id)
-        self._entries.pop(entry.state.id, None)
-        self._dirty.pop(entry.state.id, None)
+        task_ids = self._task_ids(entry)
+        for task_id in task_ids:
+            self._by_task.pop(task_id, None)
+            self._failed_output.pop(task_id, None)
+        self._tasks.forget(entry.state.id, task_ids)
+        for table in (self._entries, self._dirty, self._failures):
+            table.pop(entry.state.id, None)
+
+    def _task_ids(self, entry: _Entry, run: RunState | None = None) -> list[str]:
+        """Every task of the execution: recorded, planned in `run`, or created by this process."""
+        ids = [t for node in entry.state.nodes.values() for t in node.task_ids]
+        ids += [t for node in (run.nodes.values() if run is not None else ()) for t in node.task_ids]
+        ids += self._tasks.created.get(entry.state.id, ())
+        return list(dict.fromkeys(ids))
 
     def _mark(self, execution_id: str) -> None:
         self._dirty[execution_id] = None
@@ -139,9 +165,36 @@ class ExecutionDriver:
                     continue  # its last decision is not folded back yet; that fold marks it again
                 try:
                     await self._decide(execution_id, now)
-                except Exception:  # noqa: BLE001 - one execution's failure must not stop the others
-                    log.exception("execution %s: deciding failed; it is looked at again", execution_id)
-                    self._retry_soon(execution_id, 1.0)
+                except Exception as err:  # noqa: BLE001 - one execution's failure must not stop the others
+                    await self._failed(execution_id, err)
+                else:
+                    self._failures.pop(execution_id, None)
+
+    async def _failed(self, execution_id: str, err: Exception) -> None:
+        if isinstance(err, (*TRANSIENT, NotLeader)):
+            # NATS away, or leadership lost: nothing wrong with the execution; do not count it against it.
+            log.warning("execution %s: deciding failed (%s); it is looked at again", execution_id, err)
+            self._retry_soon(execution_id, FAILURE_BACKOFF_MAX_S)
+            return
+        failures = self._failures[execution_id] = self._failures.get(execution_id, 0) + 1
+        if failures < self._max_failures:
+            log.exception("execution %s: deciding failed (%d in a row); it is looked at again", execution_id,
+                          failures, exc_info=err)
+            self._retry_soon(execution_id, min(FAILURE_BACKOFF_S * 2 ** (failures - 1), FAILURE_BACKOFF_MAX_S))
+            return
+        log.error("execution %s: deciding failed %d times in a row (%s); it fails", execution_id, failures, err,
+                  exc_info=err)
+        entry = self._entries.get(execution_id)
+        if entry is None:
+            return
+        reason = f"the coordinator could not decide this execution's next step ({failures} tries in a row): " \
+                 f"{type(err).__name__}: {err}"
+        try:
+            if await self._append(entry, [ExecutionFailed(error=reason[:2000])]):
+                await self._cancel_tasks(entry, self._task_ids(entry))
+        except Exception:  # noqa: BLE001 - logged; the next look tries again
+            log.exception("execution %s: recording its failure failed; it is looked at again", execution_id)
+            self._retry_soon(execution_id, FAILURE_BACKOFF_MAX_S)
 
     async def _sleep(self) -> None:
         if self._dirty:
@@ -168,19 +221,8 @@ class ExecutionDriver:
                 return str(err)
         return entry.workflow, entry.graph
 
-    def _results(self, state: Execution) -> dict[str, ItemResult]:
-        out: dict[str, ItemResult] = {}
-        for run in state.nodes.values():
-            for task_id in run.task_ids:
-                entry = self._fleet.tasks.get(task_id)
-                if entry is None or not task_domain.is_terminal(entry.task):
-                    continue
-                task = entry.task
-                ok = task.status is TaskStatus.COMPLETED
-                output = task.result.output if ok and task.result is not None else self._failed_output.get(task_id, "")
-                out[task_id] = ItemResult(task_id=task_id, ok=ok, output=output,
-                                          error="" if ok else (task.error or str(task.status)))
-        return out
+    def resume_url(self, execution_id: str) -> str:
+        return f"{self._public_url}/api/executions/{execution_id}/resume"
 
     async def _decide(self, execution_id: str, now: datetime) -> None:
         entry = self._entries.get(execution_id)
@@ -201,21 +243,29 @@ class ExecutionDriver:
                 return
             events.append(ExecutionStarted(trigger=trigger))
         assert trigger is not None
-        run = execution_domain.run_state(state, trigger)
+        run = execution_domain.run_state(state, trigger, self.resume_url(execution_id))
         run.nodes = {name: msgspec.structs.replace(node) for name, node in state.nodes.items()}
-        run.results = self._results(state)
-        creates = self._advance(entry, workflow, graph, run, now, events)
-        if not await self._create_tasks(creates, execution_id):
+        run.results = ended_results(self._fleet.tasks, state.nodes.values(), self._failed_output)
+        creates = self._advance(workflow, graph, run, now, events)
+        events, _ = fit(events)
+        named = started_task_ids(events)
+        kept = [c for c in creates if c[0] in named]
+        for task_id, _ in kept:
+            self._by_task[task_id] = execution_id
+        if not await self._tasks.create(kept, execution_id):
             self._retry_soon(execution_id)
             return
-        if events:
-            await self._append(entry, events)
-        await self._cancel_running_tasks(entry, run, events)
+        if events and not await self._append(entry, events):
+            return
+        if run.cancel_requested or any(isinstance(e, ExecutionFailed) for e in events):
+            # A failed execution leaves nothing running: its tasks, and any an earlier try of a decision whose
+            # node_started was then cut (an oversized output) may have created (ids are the same every time).
+            await self._cancel_tasks(entry, [*self._task_ids(entry, run), *(t for t, _ in creates)])
         wake = next_wake(run)
         if wake is not None and wake > now:
             heapq.heappush(self._wakes, (wake, execution_id))
 
-    def _advance(self, entry: _Entry, workflow: Workflow, graph: Graph, run: RunState, now: datetime,
+    def _advance(self, workflow: Workflow, graph: Graph, run: RunState, now: datetime,
                  events: list[EventData]) -> list[tuple[str, Any]]:
         """Plan and fold steps until the execution waits on tasks or time, or ends; the events go to `events`."""
         creates: list[tuple[str, Any]] = []
@@ -231,7 +281,7 @@ class ExecutionDriver:
                     depends = upstream_tasks(graph, step.node, task_ids, self._status_of)
                     creates += [(task_id, task_created(r, execution_id=run.execution_id, workflow_id=run.workflow_id,
                                                        node=step.node, depends_on=depends))
-                                 for task_id, r in zip(ids, step.requests, strict=True)]
+                                for task_id, r in zip(ids, step.requests, strict=True)]
                     task_ids[step.node] = ids
                 events += execution_domain.step_events(step, ids)
                 if isinstance(step, Finish):
@@ -243,56 +293,13 @@ class ExecutionDriver:
         entry = self._fleet.tasks.get(task_id)
         return entry.task.status if entry is not None else None
 
-    async def _create_tasks(self, creates: list[tuple[str, Any]], execution_id: str) -> bool:
-        """Append the TaskCreated of each new task; True once every one exists (made now or before)."""
-        plans = [Plan(task_id, [created], expected_seq=0, correlation_id=execution_id)
-                 for task_id, created in creates
-                 if task_id not in self._fleet.tasks and not self._decisions.is_open(task_id)]
-        if len(plans) < len(creates) and any(self._decisions.is_open(t) for t, _ in creates):
-            return False  # still being created by an earlier decision: decide once it is folded
-        if plans:
-            await self._writer.decide_many(plans)  # a False is a task that exists already: as good
-        return True
-
-    async def _append(self, entry: _Entry, events: list[EventData]) -> None:
-        events, cut = _fit(events)
+    async def _append(self, entry: _Entry, events: list[EventData]) -> bool:
         stored = await self._writer.decide(Plan(entry.state.id, events, expected_seq=entry.last_seq,
                                                 correlation_id=entry.state.id))
-        if not stored or cut:
+        if not stored:
             self._retry_soon(entry.state.id)  # decide again from what the fold shows
+        return stored
 
-    async def _cancel_running_tasks(self, entry: _Entry, run: RunState, events: list[EventData]) -> None:
-        """A cancelled or failed execution's tasks that still run are asked to cancel (once each)."""
-        ended = any(isinstance(e, ExecutionFailed) for e in events)
-        if not (ended or run.cancel_requested):
-            return
-        plans = []
-        for node in run.nodes.values():
-            for task_id in node.task_ids:
-                task_entry = self._fleet.tasks.get(task_id)
-                if (task_entry is None or task_domain.is_terminal(task_entry.task) or task_id in self._cancels_sent
-                        or task_entry.task.cancel_requested_at is not None or self._decisions.is_open(task_id)):
-                    continue
-                self._cancels_sent.add(task_id)
-                plans.append(Plan(task_id, [TaskCancelRequested()], expected_seq=task_entry.last_seq,
-                                  correlation_id=entry.state.id))
-        if plans:
-            for plan_, ok in zip(plans, await self._writer.decide_many(plans), strict=True):
-                if not ok:
-                    self._cancels_sent.discard(plan_.aggregate_id)
-                    self._retry_soon(entry.state.id)
-
-
-def _fit(events: list[EventData]) -> tuple[list[EventData], bool]:
-    """The events up to the first too big to store; that one (a node's output) becomes the node's failure.
-    True when events were left out (they are planned again from the fold)."""
-    for i, event in enumerate(events):
-        size = len(_encoder.encode(event))
-        if size > MAX_EVENT_BYTES:
-            node = getattr(event, "node", None)
-            if node is None:
-                raise ValueError(f"{type(event).__name__} of {size} bytes is too big to store")
-            failed = NodeFailed(node=node, error=f"the node's output ({size} bytes) is over the {MAX_EVENT_BYTES} "
-                                                 "bytes an event may hold")
-            return [*events[:i], failed], True
-    return events, False
+    async def _cancel_tasks(self, entry: _Entry, task_ids: Iterable[str]) -> None:
+        if not await self._tasks.cancel(entry.state.id, task_ids):
+            self._retry_soon(entry.state.id)

@@ -148,17 +148,15 @@ class Fleet:
         return self.delayed[0][0] if self.delayed else None
 
     def _count_agent_outcome(self, event: Any) -> None:
-        match event:
-            case TaskCompleted(agent_id=agent_id):
-                if (a := self.agents.get(agent_id)) is not None:
-                    a.failure_streak = 0
-            case TaskRetryScheduled(agent_id=str(agent_id), reason=reason) | TaskFailed(
-                    agent_id=str(agent_id), reason=reason) if reason in AGENT_FAULTS:
-                if (a := self.agents.get(agent_id)) is not None:
-                    a.failure_streak += 1
-            case TaskTimedOut(agent_id=str(agent_id)):
-                if (a := self.agents.get(agent_id)) is not None:
-                    a.failure_streak += 1
+        # Type checks, not a `match` on class patterns: this runs for every task event the coordinator folds.
+        kind = type(event)
+        if kind is TaskCompleted:
+            if (a := self.agents.get(event.agent_id)) is not None:
+                a.failure_streak = 0
+        elif kind is TaskTimedOut or ((kind is TaskFailed or kind is TaskRetryScheduled)
+                                      and event.reason in AGENT_FAULTS):
+            if event.agent_id and (a := self.agents.get(event.agent_id)) is not None:
+                a.failure_streak += 1
 
     def _hold(self, agent_id: str, task_id: str) -> None:
         a = self.agents.get(agent_id)

@@ -14,7 +14,7 @@ from core.coordinator.decisions import Decisions
 from core.coordinator.fleet import Fleet
 from core.coordinator.writer import Plan
 from core.domain import agent as agent_domain
-from core.domain.agent import GONE, AgentStatus
+from core.domain.agent import GONE, AgentEvent, AgentStatus
 
 
 class Liveness:
@@ -26,6 +26,7 @@ class Liveness:
         self._seen: dict[str, tuple[str, datetime]] = {}
         # When this coordinator began watching: an agent with no heartbeat seen gets a full window from then.
         self._since: datetime | None = None
+        self._due = False  # set when the watch loop or a heartbeat found a decision for `plan`
 
     def start(self, now: datetime) -> None:
         self._since = now
@@ -34,7 +35,9 @@ class Liveness:
         """Record a heartbeat; True if it is from a lost session that should now be recovered."""
         self._seen[agent_id] = (session_id, at)
         entry = self._fleet.agents.get(agent_id)
-        return entry is not None and self._recovering(entry.agent, session_id, at)
+        recovering = entry is not None and self._recovering(entry.agent, session_id, at)
+        self._due = self._due or recovering
+        return recovering
 
     @staticmethod
     def _recovering(agent: agent_domain.Agent, session_id: str, at: datetime) -> bool:
@@ -54,33 +57,32 @@ class Liveness:
         if self._since is None:
             return
         for entry in self._fleet.agents.values():
-            agent = entry.agent
-            if self._decisions.is_open(agent.id):
+            if self._decisions.is_open(entry.agent.id):
                 continue
-            last = self.last_seen(agent)
-            if agent.status is AgentStatus.LOST:
-                seen = self._seen.get(agent.id)
-                events = (agent_domain.recover(agent, agent.session_id)
-                          if seen is not None and self._recovering(agent, seen[0], seen[1]) else [])
-            elif agent.status in GONE or last is None:
-                continue
-            else:
-                events = agent_domain.declare_lost(agent, last, now, self.window_s)
+            events = self._decide(entry.agent, now)
             if events:
-                plans.append(Plan(agent.id, list(events), entry.last_seq, correlation_id=agent.id))
+                plans.append(Plan(entry.agent.id, list(events), entry.last_seq, correlation_id=entry.agent.id))
 
     def overdue(self, now: datetime) -> bool:
-        """Cheap test for the watch loop: is there anything for `plan` to do?"""
-        for entry in self._fleet.agents.values():
-            agent = entry.agent
-            last = self.last_seen(agent)
-            if agent.status is AgentStatus.LOST:
-                seen = self._seen.get(agent.id)
-                if seen is not None and self._recovering(agent, seen[0], seen[1]):
-                    return True
-            elif agent.status not in GONE and last is not None and (now - last).total_seconds() > self.window_s:
-                return True
-        return False
+        """The watch loop's test: is there anything for `plan` to do?"""
+        return self._since is not None and any(self._decide(e.agent, now) for e in self._fleet.agents.values())
+
+    def take_due(self) -> bool:
+        """Whether the scheduler should call `plan` on this wake-up (once per watch-loop or heartbeat finding):
+        `plan` walks every agent, too much for every wake-up of a busy scheduler."""
+        due, self._due = self._due, False
+        return due
+
+    def _decide(self, agent: agent_domain.Agent, now: datetime) -> list[AgentEvent]:
+        if agent.status is AgentStatus.LOST:
+            seen = self._seen.get(agent.id)
+            if seen is not None and self._recovering(agent, seen[0], seen[1]):
+                return list(agent_domain.recover(agent, agent.session_id))
+            return []
+        last = self.last_seen(agent)
+        if agent.status in GONE or last is None:
+            return []
+        return list(agent_domain.declare_lost(agent, last, now, self.window_s))
 
     async def run(self, wake: Callable[[], None], clock: Callable[[], datetime]) -> None:
         """Look a few times per window; wake the scheduler (which calls `plan`) when an agent needs a decision."""
@@ -88,4 +90,5 @@ class Liveness:
         while True:
             await asyncio.sleep(interval)
             if self.overdue(clock()):
+                self._due = True
                 wake()

@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 # Decisions in flight at once: bounds memory and the JetStream publish window.
 MAX_IN_FLIGHT = 4096
 # Events that end a run on an agent: they move its circuit breaker's streak.
-RUN_ENDS = (TaskCompleted, TaskFailed, TaskRetryScheduled, TaskTimedOut)
+RUN_ENDS = frozenset({TaskCompleted, TaskFailed, TaskRetryScheduled, TaskTimedOut})
+# Events that put a task up for its dependencies' check.
+TO_CHECK = frozenset({TaskCreated, TaskRetryRequested})
 
 
 class Scheduler:
@@ -70,13 +72,14 @@ class Scheduler:
         """React to a folded event (only once caught up with the log)."""
         if envelope.aggregate == "task":
             entry = self._fleet.tasks.get(envelope.aggregate_id)
-            if isinstance(envelope.data, TaskCreated | TaskRetryRequested):
+            kind = type(envelope.data)
+            if kind in TO_CHECK:
                 self._to_check[envelope.aggregate_id] = None
             elif entry is not None and task_domain.is_terminal(entry.task):
                 self._to_check.update(dict.fromkeys(sorted(self._fleet.dependents.get(envelope.aggregate_id, ()))))
             elif entry is not None and entry.task.cancel_requested_at is not None:
                 self._controls.cancel(envelope.aggregate_id)
-            if self._breakers is not None and isinstance(envelope.data, RUN_ENDS) and envelope.data.agent_id:
+            if self._breakers is not None and kind in RUN_ENDS and envelope.data.agent_id:
                 self._breakers.note(envelope.data.agent_id)
         elif envelope.aggregate == "agent":
             self._controls.agent_changed(envelope.aggregate_id)
@@ -116,7 +119,7 @@ class Scheduler:
             candidates = self._fleet.candidates()
             # First: a task being cancelled must not be queued or placed by the steps after.
             orders = self._controls.plan(plans, self._decide)
-            if self._liveness is not None:
+            if self._liveness is not None and self._liveness.take_due():
                 self._liveness.plan(plans, now)
             if self._breakers is not None:
                 self._breakers.plan(plans, now)

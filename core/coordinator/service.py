@@ -71,7 +71,9 @@ class Coordinator:
         self.scheduler = Scheduler(self.fleet, self.decisions, self.writer, self.controls, self.trace,
                                    self.liveness, self.breakers)
         self.reports = ReportHandler(self.fleet, self.decisions, self.writer, policy)
-        self.executions = ExecutionDriver(self.fleet, self.decisions, self.writer)
+        self.executions = ExecutionDriver(self.fleet, self.decisions, self.writer,
+                                          max_failures=settings.execution_max_failures,
+                                          public_url=settings.gateway_url)
         self.caught_up = asyncio.Event()
         # Set while the fold has reached _target (the stream's end when it was last asked).
         self._target = 0

@@ -41,16 +41,32 @@ class ExecutionStarted(ExecutionEventData, frozen=True, kw_only=True):
 
 
 class NodeStarted(ExecutionEventData, frozen=True, kw_only=True):
-    """A node that runs on agents (its tasks, one per input item) or waits (until `resume_at`)."""
+    """A node that runs on agents (its tasks, one per input item), waits (until `resume_at`, or a resume
+    request when `resume` is set), or is computed inline by the coordinator (`builtin`: its node_completed or
+    node_failed follows in the same decision)."""
 
     TYPE = "execution.node_started.v1"
     node: str
+    # Left empty for a built-in: its inputs are its upstream nodes' outputs, already in the log.
     inputs: list[list[dict[str, Any]]] = []
     task_ids: list[str] = []
     item_indexes: list[int] = []
     # Items whose task could not be built, on a node that continues on failure: index (as text) -> error.
     prefailed: dict[str, str] = {}
+    # A timed wait's time, or the time limit of a wait for a resume (None: no limit).
     resume_at: datetime | None = None
+    # A wait resumed from outside (POST /api/executions/{id}/resume): "webhook" or "form".
+    resume: str | None = None
+    builtin: bool = False
+
+
+class ExecutionResumed(ExecutionEventData, frozen=True, kw_only=True):
+    """A caller resumed a wait (n8n's Wait node on webhook or form): `data` is the item the node emits."""
+
+    TYPE = "execution.resumed.v1"
+    node: str
+    via: str  # "webhook" | "form"
+    data: dict[str, Any]
 
 
 class NodeCompleted(ExecutionEventData, frozen=True, kw_only=True):
@@ -91,10 +107,10 @@ class ExecutionCancelled(ExecutionEventData, frozen=True, kw_only=True):
 
 ExecutionEvent = (
     ExecutionRequested | ExecutionStarted | NodeStarted | NodeCompleted | NodeFailed | ExecutionCompleted
-    | ExecutionFailed | ExecutionCancelRequested | ExecutionCancelled
+    | ExecutionFailed | ExecutionCancelRequested | ExecutionCancelled | ExecutionResumed
 )
 
 EXECUTION_EVENTS: tuple[type[ExecutionEventData], ...] = (
     ExecutionRequested, ExecutionStarted, NodeStarted, NodeCompleted, NodeFailed, ExecutionCompleted,
-    ExecutionFailed, ExecutionCancelRequested, ExecutionCancelled,
+    ExecutionFailed, ExecutionCancelRequested, ExecutionCancelled, ExecutionResumed,
 )

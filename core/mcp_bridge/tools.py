@@ -16,7 +16,7 @@ from core.mcp_bridge.gateway import Gateway, GatewayError
 
 # The task statuses after which nothing more happens (core.domain.task.TERMINAL, as the API spells them).
 TASK_DONE = frozenset({"completed", "failed", "cancelled", "timed_out"})
-EXECUTION_DONE = frozenset({"completed", "failed", "cancelled"})
+EXECUTION_DONE = frozenset({"completed", "failed", "cancelled"})  # `waiting` (for a resume) is not done
 # Waiting polls the gateway, first often (short tasks), then every few seconds.
 POLL_FIRST_S, POLL_MAX_S = 0.2, 2.0
 WAIT_MAX_S = 600.0
@@ -39,9 +39,10 @@ def build_server(gateway: Gateway, token_of: TokenOf, *, name: str = "hive") -> 
     server = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def call(ctx: Context, method: str, path: str, *, body: Any = None,
-                   params: dict[str, Any] | None = None) -> Any:
+                   params: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            return await gateway.call(method, path, token_of(ctx), body=body, params=params)
+            answer: dict[str, Any] = await gateway.call(method, path, token_of(ctx), body=body, params=params)
+            return answer
         except GatewayError as err:
             # A ToolError reaches the caller as an error result with this text (other exceptions are masked).
             raise ToolError(str(err)) from err
@@ -70,30 +71,26 @@ def build_server(gateway: Gateway, token_of: TokenOf, *, name: str = "hive") -> 
         optional = {"capabilities": capabilities, "model": model, "payload": payload, "depends_on": depends_on,
                     "timeout_s": timeout_s}
         body.update({k: v for k, v in optional.items() if v is not None})
-        task: dict[str, Any] = await call(ctx, "POST", "/api/tasks", body=body)
-        return task
+        return await call(ctx, "POST", "/api/tasks", body=body)
 
     @server.tool()
     async def get_task(ctx: Context, task_id: str) -> dict[str, Any]:
         """A task: status, agent, attempt, result (output) or error."""
-        task: dict[str, Any] = await call(ctx, "GET", f"/api/tasks/{_id(task_id)}")
-        return task
+        return await call(ctx, "GET", f"/api/tasks/{_id(task_id)}")
 
     @server.tool()
     async def list_tasks(ctx: Context, status: str | None = None, limit: int = 20, cursor: str | None = None,
                          dead_lettered: bool | None = None) -> dict[str, Any]:
         """Tasks, newest first: `items` and `next_cursor` (pass it back as cursor for the next page). status is one
         of pending, queued, assigned, running, completed, failed, cancelled, timed_out."""
-        page: dict[str, Any] = await call(ctx, "GET", "/api/tasks", params={
+        return await call(ctx, "GET", "/api/tasks", params={
             "status": status, "limit": limit, "cursor": cursor,
             "dead_lettered": None if dead_lettered is None else str(dead_lettered).lower()})
-        return page
 
     @server.tool()
     async def cancel_task(ctx: Context, task_id: str) -> dict[str, Any]:
         """Cancel a task: at once if it has not started, else it is stopped on its agent and ends cancelled."""
-        task: dict[str, Any] = await call(ctx, "DELETE", f"/api/tasks/{_id(task_id)}")
-        return task
+        return await call(ctx, "DELETE", f"/api/tasks/{_id(task_id)}")
 
     @server.tool()
     async def wait_for_task(ctx: Context, task_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -104,54 +101,46 @@ def build_server(gateway: Gateway, token_of: TokenOf, *, name: str = "hive") -> 
     @server.tool()
     async def task_events(ctx: Context, task_id: str, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
         """The task's history from the event log, oldest first (each event with its seq, type, time, actor)."""
-        page: dict[str, Any] = await call(ctx, "GET", f"/api/tasks/{_id(task_id)}/events",
-                                          params={"limit": limit, "cursor": cursor})
-        return page
+        return await call(ctx, "GET", f"/api/tasks/{_id(task_id)}/events",
+                          params={"limit": limit, "cursor": cursor})
 
     # --- agents and the cluster --------------------------------------------------------------------------------
     @server.tool()
     async def list_agents(ctx: Context, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
         """The agents (GPU hosts): status, capabilities, models, slots."""
-        page: dict[str, Any] = await call(ctx, "GET", "/api/agents", params={"limit": limit, "cursor": cursor})
-        return page
+        return await call(ctx, "GET", "/api/agents", params={"limit": limit, "cursor": cursor})
 
     @server.tool()
     async def get_agent(ctx: Context, agent_id: str) -> dict[str, Any]:
         """One agent, with its latest heartbeat."""
-        agent: dict[str, Any] = await call(ctx, "GET", f"/api/agents/{_id(agent_id)}")
-        return agent
+        return await call(ctx, "GET", f"/api/agents/{_id(agent_id)}")
 
     @server.tool()
     async def cluster_status(ctx: Context) -> dict[str, Any]:
         """The cluster at a glance: agents by status, tasks by status, capacity."""
-        status: dict[str, Any] = await call(ctx, "GET", "/api/status/cluster")
-        return status
+        return await call(ctx, "GET", "/api/status/cluster")
 
     # --- workflows and executions ------------------------------------------------------------------------------
     @server.tool()
     async def create_workflow(ctx: Context, workflow: dict[str, Any]) -> dict[str, Any]:
         """Upload a workflow: an n8n export (`name`, `nodes`, `connections`, optional `settings`). An unknown node
         type, a cycle or a missing parameter is refused naming the node."""
-        created: dict[str, Any] = await call(ctx, "POST", "/api/workflows", body=workflow)
-        return created
+        return await call(ctx, "POST", "/api/workflows", body=workflow)
 
     @server.tool()
     async def list_workflows(ctx: Context, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
         """The workflows, with their latest version."""
-        page: dict[str, Any] = await call(ctx, "GET", "/api/workflows", params={"limit": limit, "cursor": cursor})
-        return page
+        return await call(ctx, "GET", "/api/workflows", params={"limit": limit, "cursor": cursor})
 
     @server.tool()
     async def get_workflow(ctx: Context, workflow_id: str) -> dict[str, Any]:
         """One workflow and its document."""
-        found: dict[str, Any] = await call(ctx, "GET", f"/api/workflows/{_id(workflow_id)}")
-        return found
+        return await call(ctx, "GET", f"/api/workflows/{_id(workflow_id)}")
 
     @server.tool()
     async def update_workflow(ctx: Context, workflow_id: str, workflow: dict[str, Any]) -> dict[str, Any]:
         """Store a new version of a workflow (executions already started keep the version they started with)."""
-        updated: dict[str, Any] = await call(ctx, "PUT", f"/api/workflows/{_id(workflow_id)}", body=workflow)
-        return updated
+        return await call(ctx, "PUT", f"/api/workflows/{_id(workflow_id)}", body=workflow)
 
     @server.tool()
     async def execute_workflow(ctx: Context, workflow_id: str, items: list[dict[str, Any]] | None = None,
@@ -162,24 +151,21 @@ def build_server(gateway: Gateway, token_of: TokenOf, *, name: str = "hive") -> 
         `trigger` to pick the trigger node. Returns the execution; follow it with wait_for_execution."""
         fields = {"items": items, "body": body, "chat_input": chat_input, "session_id": session_id,
                   "trigger": trigger}
-        started: dict[str, Any] = await call(ctx, "POST", f"/api/workflows/{_id(workflow_id)}/execute",
-                                             body={k: v for k, v in fields.items() if v is not None})
-        return started
+        return await call(ctx, "POST", f"/api/workflows/{_id(workflow_id)}/execute",
+                          body={k: v for k, v in fields.items() if v is not None})
 
     @server.tool()
     async def list_executions(ctx: Context, workflow_id: str | None = None, status: str | None = None,
                               limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
-        """Executions, newest first, optionally of one workflow and in one status (requested, running, completed,
-        failed, cancelled); pass `next_cursor` back as cursor for the next page."""
-        page: dict[str, Any] = await call(ctx, "GET", "/api/executions", params={
+        """Executions, newest first, optionally of one workflow and in one status (requested, running, waiting,
+        completed, failed, cancelled); pass `next_cursor` back as cursor for the next page."""
+        return await call(ctx, "GET", "/api/executions", params={
             "workflow_id": workflow_id, "status": status, "limit": limit, "cursor": cursor})
-        return page
 
     @server.tool()
     async def get_execution(ctx: Context, execution_id: str) -> dict[str, Any]:
         """An execution: its status, its nodes' progress and, once done, its result items."""
-        found: dict[str, Any] = await call(ctx, "GET", f"/api/executions/{_id(execution_id)}")
-        return found
+        return await call(ctx, "GET", f"/api/executions/{_id(execution_id)}")
 
     @server.tool()
     async def wait_for_execution(ctx: Context, execution_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -188,9 +174,16 @@ def build_server(gateway: Gateway, token_of: TokenOf, *, name: str = "hive") -> 
         return await wait(ctx, f"/api/executions/{_id(execution_id)}", EXECUTION_DONE, timeout_s)
 
     @server.tool()
+    async def resume_execution(ctx: Context, execution_id: str, node: str, body: dict[str, Any] | None = None) -> \
+            dict[str, Any]:
+        """Resume an execution `waiting` at a Wait node (`node`, its name) that waits for a webhook or a form: for a
+        webhook the node emits `body` (as the JSON posted), for a form `body` is the form's fields by label."""
+        return await call(ctx, "POST", f"/api/executions/{_id(execution_id)}/resume", body=body or {},
+                          params={"node": node})
+
+    @server.tool()
     async def cancel_execution(ctx: Context, execution_id: str) -> dict[str, Any]:
         """Cancel an execution and the tasks it has running."""
-        cancelled: dict[str, Any] = await call(ctx, "DELETE", f"/api/executions/{_id(execution_id)}")
-        return cancelled
+        return await call(ctx, "DELETE", f"/api/executions/{_id(execution_id)}")
 
     return server

@@ -75,10 +75,8 @@ def required_parameters(node: Node) -> list[str]:
         return ["text"]
     if node.type == WAIT and p.get("resume") == "specificTime":
         return ["dateTime"]
-    if node.type == SET and p.get("mode") == "raw":
-        return ["jsonOutput"]
-    if node.type == SWITCH and p.get("mode") == "expression":
-        return ["output"]
+    if node.type == SWITCH and p.get("mode") == "expression" and node.type_version >= 2:
+        return ["output"]  # v1's output defaults to 0, which an export leaves out
     return []
 
 

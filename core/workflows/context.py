@@ -21,6 +21,8 @@ class RunView:
     execution_id: str = ""
     workflow_id: str = ""
     workflow_name: str = ""
+    # Where a wait of this execution is resumed (POST; `$execution.resumeUrl`, n8n's name for it).
+    resume_url: str = ""
 
 
 def _as_item(item: Item) -> dict[str, Any]:
@@ -139,7 +141,8 @@ class ItemScope:
         if name == "$node":
             return _NodeMap(self)
         if name == "$execution":
-            return {"id": self.view.execution_id, "mode": "manual"}
+            return {"id": self.view.execution_id, "mode": "manual", "resumeUrl": self.view.resume_url,
+                    "resumeFormUrl": self.view.resume_url}
         if name == "$workflow":
             return {"id": self.view.workflow_id, "name": self.view.workflow_name, "active": False}
         if name == "$prevNode":

@@ -9,13 +9,9 @@ whose inputs all came up empty does not run, nor do the nodes after it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-import msgspec
-
-from core.workflows import node_tasks
+from core.workflows import expr_budget, node_tasks
 from core.workflows.builtins import regular_outputs, run_builtin
 from core.workflows.catalog import WAIT, Kind, kind_of
 from core.workflows.context import RunView
@@ -23,70 +19,25 @@ from core.workflows.errors import ExpressionError, NodeFailed
 from core.workflows.graph import Graph
 from core.workflows.items import Item, Outputs
 from core.workflows.model import Node, Workflow
-from core.workflows.node_misc import TriggerInput, resume_at, trigger_items
+from core.workflows.node_misc import trigger_items
 from core.workflows.node_tasks import ItemResult, TaskRequest
-from core.workflows.outcomes import NodeOutcome, continues, error_item
+from core.workflows.node_wait import plan_wait
+from core.workflows.outcomes import NodeOutcome, continues, error_item, passed_through
+from core.workflows.steps import (
+    CompleteNode,
+    Finish,
+    NodeRun,
+    RunState,
+    StartTasks,
+    StartWait,
+    Step,
+    apply_step,
+    next_wake,
+    resume_source,
+)
 
-
-class NodeRun(msgspec.Struct, kw_only=True):
-    """One node of an execution: started (tasks or a wait under way), then completed or failed."""
-
-    status: str  # "running" | "waiting" | "completed" | "failed"
-    inputs: list[list[Item]] = []
-    # Per task: the id, aligned with `item_indexes` (the input item it serves).
-    task_ids: list[str] = []
-    item_indexes: list[int] = []
-    # Items whose task could not even be built, on a node that continues on failure: index -> error.
-    prefailed: dict[int, str] = {}
-    resume_at: datetime | None = None
-    outputs: Outputs | None = None
-    error: str | None = None
-    response: dict[str, Any] | None = None
-
-
-@dataclass
-class RunState:
-    trigger: str
-    trigger_input: TriggerInput
-    nodes: dict[str, NodeRun] = field(default_factory=dict)
-    # Results of the execution's tasks that have ended, by task id.
-    results: dict[str, ItemResult] = field(default_factory=dict)
-    cancel_requested: bool = False
-    execution_id: str = ""
-    workflow_id: str = ""
-
-
-@dataclass(frozen=True)
-class CompleteNode:
-    node: str
-    outcome: NodeOutcome
-
-
-@dataclass(frozen=True)
-class StartTasks:
-    node: str
-    inputs: list[list[Item]]
-    requests: list[TaskRequest]
-    prefailed: dict[int, str]
-
-
-@dataclass(frozen=True)
-class StartWait:
-    node: str
-    inputs: list[list[Item]]
-    resume_at: datetime
-
-
-@dataclass(frozen=True)
-class Finish:
-    status: str  # "completed" | "failed" | "cancelled"
-    error: str | None = None
-    node: str | None = None  # the node that failed
-    result: list[dict[str, Any]] | None = None
-    response: dict[str, Any] | None = None
-
-
-Step = CompleteNode | StartTasks | StartWait | Finish
+__all__ = ["CompleteNode", "Finish", "NodeRun", "RunState", "StartTasks", "StartWait", "Step", "apply_step",
+           "next_wake", "plan", "task_outcome", "topological", "view_of"]
 
 
 def topological(graph: Graph) -> list[str]:
@@ -109,7 +60,7 @@ def topological(graph: Graph) -> list[str]:
 def view_of(workflow: Workflow, state: RunState, now: datetime) -> RunView:
     outputs = {name: run.outputs for name, run in state.nodes.items() if run.outputs is not None}
     return RunView(outputs=outputs, now=now, execution_id=state.execution_id, workflow_id=state.workflow_id,
-                   workflow_name=workflow.name)
+                   workflow_name=workflow.name, resume_url=state.resume_url)
 
 
 def _inputs(graph: Graph, name: str, state: RunState, dead: set[str]) -> list[list[Item]] | None:
@@ -148,7 +99,8 @@ def plan(workflow: Workflow, graph: Graph, state: RunState, now: datetime) -> li
         assert isinstance(node, Node)
         run = state.nodes.get(name)
         if run is not None:
-            step = _continue(workflow, node, run, state, view, now)
+            with expr_budget.node_work():
+                step = _continue(workflow, node, run, state, view, now)
             if step is not None:
                 steps.append(step)
             continue
@@ -161,7 +113,7 @@ def plan(workflow: Workflow, graph: Graph, state: RunState, now: datetime) -> li
                 dead.add(name)
                 continue
             items = trigger_items(workflow, node, state.trigger_input)
-            steps.append(CompleteNode(name, NodeOutcome(outputs=[items])))
+            steps.append(CompleteNode(name, NodeOutcome(outputs=[items]), fresh=True))
             continue
         inputs = _inputs(graph, name, state, dead)
         if inputs is None:
@@ -171,7 +123,8 @@ def plan(workflow: Workflow, graph: Graph, state: RunState, now: datetime) -> li
             continue
         if node.execute_once:
             inputs = [row[:1] for row in inputs]
-        steps.append(_start(workflow, graph, node, inputs, view, now))
+        with expr_budget.node_work():
+            steps.append(_start(workflow, graph, node, inputs, view, now))
     if not steps and not busy:
         return [_finished(workflow, graph, state)]
     return steps
@@ -179,8 +132,12 @@ def plan(workflow: Workflow, graph: Graph, state: RunState, now: datetime) -> li
 
 def _continue(workflow: Workflow, node: Node, run: NodeRun, state: RunState, view: RunView,
               now: datetime) -> Step | None:
+    if run.status == "waiting" and run.resumed is not None:
+        source = resume_source(run)
+        paired = {**(source.paired if source is not None else {}), node.name: [0, 0]}
+        return CompleteNode(node.name, NodeOutcome(outputs=[[Item(json=run.resumed, paired=paired)]]))
     if run.status == "waiting" and run.resume_at is not None and now >= run.resume_at:
-        return CompleteNode(node.name, run_builtin(node, run.inputs, view))
+        return CompleteNode(node.name, run_builtin(node, run.inputs, view))  # a time limit lets the items go on
     if run.status == "running" and _tasks_done(run, state):
         return CompleteNode(node.name, task_outcome(node, run, [state.results[t] for t in run.task_ids]))
     return None
@@ -193,10 +150,13 @@ def _start(workflow: Workflow, graph: Graph, node: Node, inputs: list[list[Item]
         return _task_step(workflow, graph, node, inputs, view)
     if node.type == WAIT and not node.disabled:
         try:
-            return StartWait(node.name, inputs, resume_at(node, inputs[0], view, now))
+            wait = plan_wait(node, inputs[0], view, now)
         except (NodeFailed, ExpressionError) as err:
-            return CompleteNode(node.name, NodeOutcome(error=str(err)))
-    return CompleteNode(node.name, run_builtin(node, inputs, view))
+            mode = continues(node)
+            outcome = NodeOutcome(error=str(err)) if mode is None else passed_through(node, inputs[0], 1, mode)
+            return CompleteNode(node.name, outcome, fresh=True)
+        return StartWait(node.name, inputs, wait.resume_at, wait.resume)
+    return CompleteNode(node.name, run_builtin(node, inputs, view), fresh=True)
 
 
 def _task_step(workflow: Workflow, graph: Graph, node: Node, inputs: list[list[Item]], view: RunView) -> Step:
@@ -208,7 +168,7 @@ def _task_step(workflow: Workflow, graph: Graph, node: Node, inputs: list[list[I
             requests.append(node_tasks.task_request(workflow, node, graph.models.get(node.name, []), view, items, i))
         except (NodeFailed, ExpressionError) as err:
             if continues(node) is None:
-                return CompleteNode(node.name, NodeOutcome(error=str(err)))
+                return CompleteNode(node.name, NodeOutcome(error=str(err)), fresh=True)
             prefailed[i] = str(err)
     return StartTasks(node.name, inputs, requests, prefailed)
 
@@ -258,28 +218,3 @@ def _finished(workflow: Workflow, graph: Graph, state: RunState) -> Finish:
         if run is not None and run.response is not None and response is None:
             response = run.response  # the first Respond to Webhook answers, as in n8n
     return Finish(status="completed", node=last, result=result, response=response)
-
-
-def apply_step(state: RunState, step: Step, task_ids: list[str] | None = None) -> None:
-    """Fold a step into the state, as its events will (lets `advance` chain built-ins without a round trip)."""
-    if isinstance(step, CompleteNode):
-        prev = state.nodes.get(step.node)
-        run = prev or NodeRun(status="completed")
-        run.status = "failed" if step.outcome.error is not None else "completed"
-        run.outputs = step.outcome.outputs if step.outcome.error is None else None
-        run.error = step.outcome.error
-        run.response = step.outcome.response
-        state.nodes[step.node] = run
-    elif isinstance(step, StartTasks):
-        ids = task_ids or []
-        state.nodes[step.node] = NodeRun(status="running", inputs=step.inputs, task_ids=ids,
-                                         item_indexes=[r.item_index for r in step.requests],
-                                         prefailed=dict(step.prefailed))
-    elif isinstance(step, StartWait):
-        state.nodes[step.node] = NodeRun(status="waiting", inputs=step.inputs, resume_at=step.resume_at)
-
-
-def next_wake(state: RunState) -> datetime | None:
-    """The earliest time a waiting node resumes, if any waits."""
-    times = [r.resume_at for r in state.nodes.values() if r.status == "waiting" and r.resume_at is not None]
-    return min(times) if times else None

@@ -1,14 +1,20 @@
-"""The globals and methods expressions may call: JSON, Math, string/array/number methods, dates. No I/O, no clock."""
+"""The plain globals expressions may call (JSON, Math, Object, Number, parseInt ...) and the methods of numbers,
+booleans and objects. No I/O, no clock, no randomness."""
 
 from __future__ import annotations
 
 import math
 import re
 import urllib.parse
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from core.workflows.errors import ExpressionError
+from core.workflows import expr_budget
+from core.workflows.expr_args import arg as _arg
+from core.workflows.expr_args import integer
 from core.workflows.expr_values import (
+    HOLE,
     UNDEFINED,
     Fn,
     JsObject,
@@ -16,18 +22,12 @@ from core.workflows.expr_values import (
     nullish,
     number,
     num_to_string,
-    stringify,
     strict_equal,
+    stringify,
     to_number,
     to_string,
     truthy,
 )
-
-MAX_STRING = 10_000_000
-
-
-def _arg(args: list[Any], i: int) -> Any:
-    return args[i] if i < len(args) else UNDEFINED
 
 
 def _fn(name: str, impl: Any) -> Fn:
@@ -35,6 +35,8 @@ def _fn(name: str, impl: Any) -> Fn:
 
 
 class Namespace(JsObject):
+    shares_data = False
+
     def __init__(self, name: str, members: dict[str, Any]) -> None:
         self.name = name
         self.members = members
@@ -43,21 +45,35 @@ class Namespace(JsObject):
         return self.members.get(key, UNDEFINED)
 
 
-def _math(name: str, impl: Any) -> Fn:
-    return _fn(name, lambda a: number(impl(*[to_number(x) for x in a])))
+def _math(name: str, impl: Any, arity: int | None = 1) -> Fn:
+    """A Math function; a fixed-arity one ignores extra arguments (`[0.5].map(Math.round)` passes three)."""
+    def run(args: list[Any]) -> Any:
+        if arity is not None:
+            args = [_arg(args, i) for i in range(arity)]
+        return number(impl(*[to_number(x) for x in args]))
+    return _fn(name, run)
 
 
 def _safe(impl: Any) -> Any:
     def run(*xs: float) -> float:
         try:
             return float(impl(*xs))
-        except (ValueError, OverflowError):
+        except ValueError:
             return math.nan
+        except OverflowError:
+            return math.inf
+    return run
+
+
+def _integral(impl: Any) -> Any:
+    def run(x: float) -> float:
+        return x if math.isnan(x) or math.isinf(x) else float(impl(x))
     return run
 
 
 def _round(x: float) -> float:
-    return math.floor(x + 0.5) if not (math.isnan(x) or math.isinf(x)) else x
+    down = math.floor(x)
+    return float(down + 1 if x - down >= 0.5 else down)  # x + 0.5 would round 0.49999999999999994 up
 
 
 def _minmax(pick: Any, empty: float) -> Any:
@@ -69,32 +85,34 @@ def _minmax(pick: Any, empty: float) -> Any:
 
 
 MATH = Namespace("Math", {
-    "round": _math("round", _safe(_round)), "floor": _math("floor", _safe(math.floor)),
-    "ceil": _math("ceil", _safe(math.ceil)), "abs": _math("abs", _safe(abs)), "trunc": _math("trunc", _safe(math.trunc)),
-    "sqrt": _math("sqrt", _safe(math.sqrt)), "pow": _math("pow", _safe(math.pow)),
-    "min": _math("min", _minmax(min, math.inf)), "max": _math("max", _minmax(max, -math.inf)),
-    "sign": _math("sign", _safe(lambda x: (x > 0) - (x < 0))), "log": _math("log", _safe(math.log)),
+    "round": _math("round", _integral(_round)), "floor": _math("floor", _integral(math.floor)),
+    "ceil": _math("ceil", _integral(math.ceil)), "trunc": _math("trunc", _integral(math.trunc)),
+    "abs": _math("abs", _safe(abs)), "sqrt": _math("sqrt", _safe(math.sqrt)),
+    "pow": _math("pow", _safe(math.pow), 2), "exp": _math("exp", _safe(math.exp)),
+    "min": _math("min", _minmax(min, math.inf), None), "max": _math("max", _minmax(max, -math.inf), None),
+    "sign": _math("sign", _safe(lambda x: x if math.isnan(x) else (x > 0) - (x < 0))),
+    "log": _math("log", _safe(lambda x: -math.inf if x == 0 else math.log(x))),
+    "log10": _math("log10", _safe(lambda x: -math.inf if x == 0 else math.log10(x))),
+    "log2": _math("log2", _safe(lambda x: -math.inf if x == 0 else math.log2(x))),
+    "cbrt": _math("cbrt", _safe(lambda x: math.copysign(abs(x) ** (1 / 3), x))),
     "PI": math.pi, "E": math.e,
 })
 
 
 def _parse_int(args: list[Any]) -> Any:
     text = to_string(_arg(args, 0)).strip()
-    base = int(to_number(_arg(args, 1))) if _arg(args, 1) is not UNDEFINED else 10
-    m = re.match(r"^[+-]?(0x)?[0-9a-zA-Z]+", text)
-    if not m:
+    sign = -1 if text.startswith("-") else 1
+    text = text[1:] if text[:1] in ("+", "-") else text
+    radix = integer(_arg(args, 1)) % 2**32
+    if radix != 0 and not 2 <= radix <= 36:
         return math.nan
-    digits = m.group(0)
-    if m.group(1):
-        base, digits = 16, digits.replace("0x", "", 1)
-    valid = ""
-    for c in digits.lstrip("+-"):
-        if not c.isdigit() and not c.isalpha() or int(c, 36) >= base:
-            break
-        valid += c
-    if not valid:
-        return math.nan
-    return -int(valid, base) if digits.startswith("-") else int(valid, base)
+    if radix in (0, 16) and text[:2] in ("0x", "0X"):
+        text, radix = text[2:], 16
+    radix = radix or 10  # 0 or missing: 10 (so `['1', '2'].map(parseInt)` reads '1' as JavaScript does)
+    end = 0
+    while end < len(text) and text[end].isascii() and text[end].isalnum() and int(text[end], 36) < radix:
+        end += 1
+    return number(sign * int(text[:end], radix)) if end else math.nan
 
 
 def _parse_float(args: list[Any]) -> Any:
@@ -102,12 +120,39 @@ def _parse_float(args: list[Any]) -> Any:
     return number(float(m.group(0))) if m else math.nan
 
 
-def _keys(v: Any) -> list[Any]:
+def own_entries(v: Any) -> list[tuple[str, Any]]:
+    """An object's own enumerable properties as JavaScript lists them: arrays and strings by index."""
     if isinstance(v, dict):
-        return list(v)
+        expr_budget.charge(len(v))
+        return list(v.items())
     if isinstance(v, list | str):
-        return [str(i) for i in range(len(v))]
+        expr_budget.charge(len(v))
+        return [(str(i), x) for i, x in enumerate(v) if x is not HOLE]
+    if nullish(v):
+        raise ExpressionError("cannot convert undefined or null to object")
     return []
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Object.is: like === except NaN is itself and 0 is not -0."""
+    if _is_number(a) and _is_number(b):
+        if a != a and b != b:
+            return True
+        return bool(a == b) and math.copysign(1, a) == math.copysign(1, b)
+    return strict_equal(a, b)
+
+
+def _from_entries(args: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    entries = _arg(args, 0)
+    if not isinstance(entries, list):
+        raise ExpressionError("Object.fromEntries needs an array of [key, value] pairs")
+    expr_budget.charge(len(entries))
+    for entry in entries:
+        if not isinstance(entry, list):
+            raise ExpressionError(f"iterator value {to_string(entry)} is not an entry object")
+        out[to_string(_arg(entry, 0))] = _arg(entry, 1)
+    return out
 
 
 def _object_assign(args: list[Any]) -> Any:
@@ -115,14 +160,39 @@ def _object_assign(args: list[Any]) -> Any:
     if not isinstance(target, dict):
         raise ExpressionError("Object.assign needs an object")
     for source in args[1:]:
-        if isinstance(source, dict):
-            target.update(source)
+        if not nullish(source):
+            target.update(own_entries(source))
     return target
 
 
 def _is_nan(args: list[Any]) -> bool:
     x = to_number(_arg(args, 0))
     return isinstance(x, float) and math.isnan(x)
+
+
+def _is_finite(args: list[Any]) -> bool:
+    x = to_number(_arg(args, 0))
+    return not (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_integer(args: list[Any]) -> bool:
+    v = _arg(args, 0)
+    return _is_number(v) and _is_finite([v]) and float(v).is_integer()
+
+
+NUMBER = Fn("Number", lambda a: number(to_number(_arg(a, 0))) if a else 0, {
+    "isInteger": Fn("isInteger", _is_integer),
+    "isSafeInteger": Fn("isSafeInteger", lambda a: _is_integer(a) and abs(a[0]) <= 2**53 - 1),
+    "isFinite": Fn("isFinite", lambda a: _is_number(_arg(a, 0)) and _is_finite(a)),
+    "isNaN": Fn("isNaN", lambda a: _is_number(_arg(a, 0)) and _is_nan(a)),
+    "parseFloat": Fn("parseFloat", _parse_float), "parseInt": Fn("parseInt", _parse_int),
+    "MAX_SAFE_INTEGER": 2**53 - 1, "MIN_SAFE_INTEGER": -(2**53 - 1), "EPSILON": 2.0**-52,
+    "POSITIVE_INFINITY": math.inf, "NEGATIVE_INFINITY": -math.inf, "NaN": math.nan,
+})
 
 
 def _json_parse(args: list[Any]) -> Any:
@@ -134,18 +204,20 @@ GLOBALS: dict[str, Any] = {
                                "parse": _fn("parse", _json_parse)}),
     "Math": MATH,
     "Object": Namespace("Object", {
-        "keys": _fn("keys", lambda a: _keys(_arg(a, 0))),
-        "values": _fn("values", lambda a: list(_arg(a, 0).values()) if isinstance(_arg(a, 0), dict) else []),
-        "entries": _fn("entries", lambda a: [[k, v] for k, v in _arg(a, 0).items()] if isinstance(_arg(a, 0), dict) else []),
+        "keys": _fn("keys", lambda a: [k for k, _ in own_entries(_arg(a, 0))]),
+        "values": _fn("values", lambda a: [v for _, v in own_entries(_arg(a, 0))]),
+        "entries": _fn("entries", lambda a: [[k, v] for k, v in own_entries(_arg(a, 0))]),
         "assign": _fn("assign", _object_assign),
+        "fromEntries": _fn("fromEntries", _from_entries),
+        "is": _fn("is", lambda a: _same_value(_arg(a, 0), _arg(a, 1))),
     }),
-    "Array": Namespace("Array", {"isArray": _fn("isArray", lambda a: isinstance(_arg(a, 0), list))}),
     "String": _fn("String", lambda a: to_string(_arg(a, 0)) if a else ""),
-    "Number": _fn("Number", lambda a: number(to_number(_arg(a, 0))) if a else 0),
+    "Number": NUMBER,
     "Boolean": _fn("Boolean", lambda a: truthy(_arg(a, 0))),
     "parseInt": _fn("parseInt", _parse_int),
     "parseFloat": _fn("parseFloat", _parse_float),
     "isNaN": _fn("isNaN", _is_nan),
+    "isFinite": _fn("isFinite", _is_finite),
     "encodeURIComponent": _fn("encodeURIComponent",
                               lambda a: urllib.parse.quote(to_string(_arg(a, 0)), safe="-_.!~*'()")),
     "decodeURIComponent": _fn("decodeURIComponent", lambda a: urllib.parse.unquote(to_string(_arg(a, 0)))),
@@ -154,138 +226,40 @@ GLOBALS: dict[str, Any] = {
 }
 
 
-# -- methods on values -----------------------------------------------------------------------------------
-
-
-def _cap(text: str) -> str:
-    if len(text) > MAX_STRING:
-        raise ExpressionError(f"string longer than {MAX_STRING} characters")
-    return text
-
-
-def _slice_bounds(length: int, args: list[Any]) -> tuple[int, int]:
-    def pos(v: Any, default: int) -> int:
-        if v is UNDEFINED:
-            return default
-        x = to_number(v)
-        if isinstance(x, float) and math.isnan(x):
-            return 0
-        i = int(max(min(x, length), -length - 1)) if not math.isinf(x) else (length if x > 0 else 0)
-        return max(length + i, 0) if i < 0 else min(i, length)
-    return pos(_arg(args, 0), 0), pos(_arg(args, 1), length)
-
-
-def _replace(text: str, args: list[Any], every: bool) -> str:
-    pattern, replacement = to_string(_arg(args, 0)), to_string(_arg(args, 1))
-    return _cap(text.replace(pattern, replacement) if every else text.replace(pattern, replacement, 1))
-
-
-def _split(text: str, args: list[Any]) -> list[str]:
-    sep = _arg(args, 0)
-    if sep is UNDEFINED:
-        return [text]
-    sep = to_string(sep)
-    parts = list(text) if sep == "" else text.split(sep)
-    limit = _arg(args, 1)
-    return parts[:int(to_number(limit))] if limit is not UNDEFINED else parts
-
-
-def _substring(text: str, args: list[Any]) -> str:
-    def clamp(v: Any, default: int) -> int:
-        if v is UNDEFINED:
-            return default
-        x = to_number(v)
-        return 0 if isinstance(x, float) and math.isnan(x) else int(max(0, min(x, len(text))))
-    a, b = clamp(_arg(args, 0), 0), clamp(_arg(args, 1), len(text))
-    return text[min(a, b):max(a, b)]
-
-
-def _pad(text: str, args: list[Any], start: bool) -> str:
-    width = int(to_number(_arg(args, 0)))
-    fill = to_string(_arg(args, 1)) if _arg(args, 1) is not UNDEFINED else " "
-    if width <= len(text) or not fill or width > MAX_STRING:
-        return text
-    pad = (fill * (width // len(fill) + 1))[:width - len(text)]
-    return pad + text if start else text + pad
-
-
-def string_member(text: str, key: str) -> Any:
-    if key == "length":
-        return len(text)
-    methods: dict[str, Any] = {
-        "toLowerCase": lambda a: text.lower(), "toUpperCase": lambda a: text.upper(),
-        "trim": lambda a: text.strip(), "trimStart": lambda a: text.lstrip(), "trimEnd": lambda a: text.rstrip(),
-        "includes": lambda a: to_string(_arg(a, 0)) in text,
-        "startsWith": lambda a: text.startswith(to_string(_arg(a, 0))),
-        "endsWith": lambda a: text.endswith(to_string(_arg(a, 0))),
-        "indexOf": lambda a: text.find(to_string(_arg(a, 0))),
-        "lastIndexOf": lambda a: text.rfind(to_string(_arg(a, 0))),
-        "split": lambda a: _split(text, a),
-        "replace": lambda a: _replace(text, a, False), "replaceAll": lambda a: _replace(text, a, True),
-        "slice": lambda a: text[slice(*_slice_bounds(len(text), a))],
-        "substring": lambda a: _substring(text, a),
-        "charAt": lambda a: text[int(to_number(_arg(a, 0)) or 0)] if 0 <= int(to_number(_arg(a, 0)) or 0) < len(text) else "",
-        "concat": lambda a: _cap(text + "".join(to_string(x) for x in a)),
-        "repeat": lambda a: _cap(text * max(0, min(int(to_number(_arg(a, 0))), MAX_STRING))),
-        "padStart": lambda a: _pad(text, a, True), "padEnd": lambda a: _pad(text, a, False),
-        "toString": lambda a: text, "valueOf": lambda a: text,
-    }
-    impl = methods.get(key)
-    return _fn(key, impl) if impl is not None else UNDEFINED
-
-
-def _call(fn: Any, *args: Any) -> Any:
-    if not isinstance(fn, Fn):
-        raise ExpressionError("expected a function (an arrow function such as `x => x.id`)")
-    return fn(list(args))
-
-
-def _join(items: list[Any], args: list[Any]) -> str:
-    sep = to_string(_arg(args, 0)) if _arg(args, 0) is not UNDEFINED else ","
-    return _cap(sep.join("" if nullish(x) else to_string(x) for x in items))
-
-
-def _index_of(items: list[Any], value: Any) -> int:
-    for i, x in enumerate(items):
-        if strict_equal(x, value):
-            return i
-    return -1
-
-
-def array_member(items: list[Any], key: str) -> Any:
-    if key == "length":
-        return len(items)
-    methods: dict[str, Any] = {
-        "join": lambda a: _join(items, a),
-        "includes": lambda a: _index_of(items, _arg(a, 0)) >= 0,
-        "indexOf": lambda a: _index_of(items, _arg(a, 0)),
-        "slice": lambda a: items[slice(*_slice_bounds(len(items), a))],
-        "concat": lambda a: items + [y for x in a for y in (x if isinstance(x, list) else [x])],
-        "map": lambda a: [_call(_arg(a, 0), x, i) for i, x in enumerate(items)],
-        "filter": lambda a: [x for i, x in enumerate(items) if truthy(_call(_arg(a, 0), x, i))],
-        "find": lambda a: next((x for i, x in enumerate(items) if truthy(_call(_arg(a, 0), x, i))), UNDEFINED),
-        "some": lambda a: any(truthy(_call(_arg(a, 0), x, i)) for i, x in enumerate(items)),
-        "every": lambda a: all(truthy(_call(_arg(a, 0), x, i)) for i, x in enumerate(items)),
-        "reverse": lambda a: list(reversed(items)),
-        "first": lambda a: items[0] if items else UNDEFINED,
-        "last": lambda a: items[-1] if items else UNDEFINED,
-        "toString": lambda a: _join(items, []),
-    }
-    impl = methods.get(key)
-    return _fn(key, impl) if impl is not None else UNDEFINED
+# -- methods on numbers, booleans and plain objects --------------------------------------------------
 
 
 def _to_fixed(x: int | float, args: list[Any]) -> str:
-    digits = int(to_number(_arg(args, 0))) if _arg(args, 0) is not UNDEFINED else 0
+    digits = integer(_arg(args, 0))
     if not 0 <= digits <= 100:
         raise ExpressionError("toFixed() digits argument must be between 0 and 100")
-    return f"{x:.{digits}f}"
+    if not _is_finite([x]) or abs(x) >= 1e21:
+        return num_to_string(x)
+    # The exact binary value, a tie rounded away from zero: JavaScript picks "the larger n" of |x|.
+    exact = Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=Context(prec=200))
+    text = f"{exact:f}"
+    return text.lstrip("-") if x == 0 else text  # -0 prints as 0; -0.0001 rounds to "-0.00" as in JavaScript
+
+
+def _to_radix(x: int | float, args: list[Any]) -> str:
+    radix = 10 if _arg(args, 0) is UNDEFINED else integer(_arg(args, 0))
+    if not 2 <= radix <= 36:
+        raise ExpressionError("toString() radix must be between 2 and 36")
+    if radix == 10 or not (isinstance(x, int) or float(x).is_integer()) or not _is_finite([x]):
+        return num_to_string(x)  # fractions in other bases are left in base 10
+    n, digits = abs(int(x)), ""
+    while True:
+        n, d = divmod(n, radix)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[d] + digits
+        if n == 0:
+            break
+    return ("-" if x < 0 else "") + digits
 
 
 def number_member(x: int | float, key: str) -> Any:
     methods: dict[str, Any] = {
         "toFixed": lambda a: _to_fixed(x, a),
-        "toString": lambda a: num_to_string(x),
+        "toString": lambda a: _to_radix(x, a),
         "valueOf": lambda a: x,
     }
     impl = methods.get(key)

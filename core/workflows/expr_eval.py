@@ -1,31 +1,39 @@
-"""Evaluates the expression AST against a scope: JavaScript semantics for the operators and methods n8n uses."""
+"""Evaluates the expression AST against a scope: JavaScript semantics for the operators and methods n8n uses,
+within a budget of steps, data and nested calls (expr_budget)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from core.workflows import expr_budget
 from core.workflows import expr_builtins as builtins
-from core.workflows.expr_dates import new_date
+from core.workflows import expr_constructors as constructors
 from core.workflows.errors import ExpressionError
+from core.workflows.expr_access import get_member, iterate, own_copy, spread_object
+from core.workflows.expr_arrays import MUTATORS
+from core.workflows.expr_functions import MISSING, Env, assign, lookup, make_function
+from core.workflows.expr_operators import binary
 from core.workflows.expr_parser import Node
+from core.workflows.expr_regexp import RegExpValue
 from core.workflows.expr_values import (
     UNDEFINED,
     Fn,
     JsObject,
-    compare,
-    loose_equal,
     nullish,
     number,
-    strict_equal,
     to_number,
     to_string,
     truthy,
     typeof,
 )
 
-MAX_STEPS = 100_000
+__all__ = ["Scope", "binary", "evaluate", "get_member"]
+
+_GLOBALS: dict[str, Any] = {**builtins.GLOBALS, **constructors.GLOBALS}
+# Calls that change their target; an expression that may make one gets copies of the workflow's data, so the
+# items other nodes and later decisions see stay as they were.
+_CHANGES_TARGET = MUTATORS | {"assign"}
 
 
 class Scope(Protocol):
@@ -38,31 +46,37 @@ class _Short(Exception):
     """Optional chaining met null or undefined: the whole chain is undefined."""
 
 
-class _Locals:
-    def __init__(self, parent: Scope, names: dict[str, Any]) -> None:
-        self.parent = parent
-        self.names = names
-
-    def lookup(self, name: str) -> Any:
-        if name in self.names:
-            return self.names[name]
-        return self.parent.lookup(name)
-
-
 class Evaluator:
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, budget: expr_budget.Budget, protect: bool) -> None:
         self.scope = scope
-        self.steps = 0
+        self.budget = budget
+        self.env: Env | None = None
+        self.protect = protect
+        self.memo: dict[int, tuple[Any, Any]] = {}
 
     def eval(self, node: Node) -> Any:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise ExpressionError("expression takes too many steps")
-        kind = node[0]
-        handler = _HANDLERS.get(kind)
+        budget = self.budget
+        budget.steps += 1
+        if budget.steps > expr_budget.MAX_STEPS:
+            budget.step()  # raises, with the message
+        handler = _HANDLERS.get(node[0])
         if handler is None:
-            raise ExpressionError(f"unsupported syntax {kind}")
+            raise ExpressionError(f"unsupported syntax {node[0]}")
         return handler(self, node)
+
+    def shared(self, value: Any) -> Any:
+        """A value from outside the expression: a copy of it when the expression may change what it holds."""
+        return own_copy(value, self.memo) if self.protect else value
+
+    def values(self, nodes: list[Node]) -> list[Any]:
+        """Array elements or call arguments, with `...spread` ones expanded."""
+        out: list[Any] = []
+        for node in nodes:
+            if node[0] == "spread":
+                out.extend(iterate(self.eval(node[1])))
+            else:
+                out.append(self.eval(node))
+        return out
 
     def lit(self, node: Node) -> Any:
         return node[1]
@@ -70,21 +84,34 @@ class Evaluator:
     def undef(self, node: Node) -> Any:
         return UNDEFINED
 
+    def regex(self, node: Node) -> RegExpValue:
+        return RegExpValue(node[1], node[2])  # a literal makes a new RegExp (with its own lastIndex) each time
+
     def name(self, node: Node) -> Any:
         name = node[1]
-        value = builtins.GLOBALS.get(name, _MISSING)
-        if value is not _MISSING:
+        value = lookup(self.env, name)
+        if value is not MISSING:
             return value
-        return self.scope.lookup(name)
+        value = _GLOBALS.get(name, MISSING)
+        if value is not MISSING:
+            return value
+        return self.shared(self.scope.lookup(name))
 
     def tmpl(self, node: Node) -> str:
         return "".join(p if isinstance(p, str) else to_string(self.eval(p)) for p in node[1])
 
     def arr(self, node: Node) -> list[Any]:
-        return [self.eval(x) for x in node[1]]
+        return self.values(node[1])
 
     def obj(self, node: Node) -> dict[str, Any]:
-        return {to_string(self.eval(k)): self.eval(v) for k, v in node[1]}
+        out: dict[str, Any] = {}
+        for key, value in node[1]:
+            if key is None:
+                out.update(spread_object(self.eval(value)))
+            else:
+                name = to_string(self.eval(key))
+                out[name] = self.eval(value)
+        return out
 
     def chain(self, node: Node) -> Any:
         try:
@@ -96,7 +123,10 @@ class Evaluator:
         target = self.eval(node[1])
         if node[3] and nullish(target):
             raise _Short()
-        return get_member(target, self.eval(node[2]))
+        value = get_member(target, self.eval(node[2]))
+        if isinstance(target, JsObject) and target.shares_data:
+            return self.shared(value)
+        return value
 
     def call(self, node: Node) -> Any:
         fn = self.eval(node[1])
@@ -104,27 +134,16 @@ class Evaluator:
             raise _Short()
         if not isinstance(fn, Fn):
             raise ExpressionError(f"{_describe(node[1])} is not a function")
-        return fn([self.eval(a) for a in node[2]])
+        return fn(self.values(node[2]))
 
     def new(self, node: Node) -> Any:
-        args = [self.eval(a) for a in node[2]]
-        if node[1] == "Date":
-            return new_date(args, self.scope)
-        raise ExpressionError(f"`new {node[1]}` is not supported")
+        return constructors.construct(node[1], self.values(node[2]), self.scope)
 
-    def arrow(self, node: Node) -> Fn:
-        params, body = node[1], node[2]
+    def fn(self, node: Node) -> Fn:
+        return make_function(self, node)
 
-        def call(args: list[Any]) -> Any:
-            bound = {p: (args[i] if i < len(args) else UNDEFINED) for i, p in enumerate(params)}
-            inner = Evaluator(_Locals(self.scope, bound))
-            inner.steps = self.steps
-            try:
-                return inner.eval(body)
-            finally:
-                self.steps = inner.steps
-
-        return Fn("arrow", call)
+    def assign(self, node: Node) -> Any:
+        return assign(self, node)
 
     def unary(self, node: Node) -> Any:
         op = node[1]
@@ -157,97 +176,30 @@ class Evaluator:
         return binary(node[1], self.eval(node[2]), self.eval(node[3]))
 
 
-_MISSING = object()
 _HANDLERS: dict[str, Callable[[Evaluator, Node], Any]] = {
     name: getattr(Evaluator, name)
-    for name in ("lit", "undef", "name", "tmpl", "arr", "obj", "chain", "member", "call", "new", "arrow", "unary",
-                 "cond", "logic", "bin")
+    for name in ("lit", "undef", "regex", "name", "tmpl", "arr", "obj", "chain", "member", "call", "new", "fn",
+                 "assign", "unary", "cond", "logic", "bin")
 }
 
 
-def binary(op: str, a: Any, b: Any) -> Any:
-    if op == "+":
-        pa, pb = _to_primitive(a), _to_primitive(b)
-        if isinstance(pa, str) or isinstance(pb, str):
-            return to_string(pa) + to_string(pb)
-        return number(to_number(pa) + to_number(pb))
-    if op in ("-", "*", "/", "%", "**"):
-        return _arith(op, to_number(a), to_number(b))
-    if op == "===":
-        return strict_equal(a, b)
-    if op == "!==":
-        return not strict_equal(a, b)
-    if op == "==":
-        return loose_equal(a, b)
-    if op == "!=":
-        return not loose_equal(a, b)
-    return compare(op, a, b)
-
-
-def _to_primitive(v: Any) -> Any:
-    if isinstance(v, list | dict | JsObject | Fn):
-        return to_string(v)
-    return v
-
-
-def _arith(op: str, x: int | float, y: int | float) -> int | float:
-    try:
-        if op == "-":
-            return number(x - y)
-        if op == "*":
-            return number(x * y)
-        if op == "/":
-            if y == 0:
-                return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x) * math.copysign(1, y)
-            return number(x / y)
-        if op == "%":
-            if y == 0 or math.isinf(x):
-                return math.nan
-            return number(math.fmod(x, y))
-        if abs(y) > 1024 and abs(x) > 1:
-            raise ExpressionError("exponent too large")
-        return number(float(x) ** y if not (isinstance(x, int) and isinstance(y, int) and y >= 0) else x**y)
-    except (OverflowError, ZeroDivisionError, ValueError):
-        return math.nan
-
-
-def get_member(target: Any, key: Any) -> Any:
-    if nullish(target):
-        raise ExpressionError(f"cannot read properties of {to_string(target)} (reading '{to_string(key)}')")
-    if isinstance(target, dict):
-        name = to_string(key)
-        if name in target:
-            return target[name]
-        return builtins.object_method(target, name)
-    if isinstance(target, list):
-        index = _index(key)
-        if index is not None:
-            return target[index] if index < len(target) else UNDEFINED
-        return builtins.array_member(target, to_string(key))
-    if isinstance(target, str):
-        index = _index(key)
-        if index is not None:
-            return target[index] if index < len(target) else UNDEFINED
-        return builtins.string_member(target, to_string(key))
-    if isinstance(target, bool):
-        return builtins.bool_member(target, to_string(key))
-    if isinstance(target, int | float):
-        return builtins.number_member(target, to_string(key))
-    if isinstance(target, JsObject):
-        return target.get(to_string(key))
-    return UNDEFINED
-
-
-def _index(key: Any) -> int | None:
-    if isinstance(key, bool):
-        return None
-    if isinstance(key, int) and key >= 0:
-        return key
-    if isinstance(key, float) and key.is_integer() and key >= 0:
-        return int(key)
-    if isinstance(key, str) and key.isdigit() and key.isascii():
-        return int(key)
-    return None
+def may_change_data(ast: Node) -> bool:
+    """Whether the expression could change a list or object it did not build itself: it calls a mutating
+    method, assigns to a property, or reads a computed property (which could name such a method)."""
+    stack: list[Any] = [ast]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, tuple) and x:
+            if x[0] == "member" and len(x) == 4:
+                prop = x[2]
+                if not (isinstance(prop, tuple) and prop[0] == "lit") or to_string(prop[1]) in _CHANGES_TARGET:
+                    return True
+            elif x[0] == "assign" and x[2][0] == "member":
+                return True
+            stack.extend(x[1:])
+    return False
 
 
 def _describe(node: Node) -> str:
@@ -259,7 +211,14 @@ def _describe(node: Node) -> str:
 
 
 def evaluate(ast: Node, scope: Scope) -> Any:
+    budget = expr_budget.Budget()
+    token = expr_budget.activate(budget)
     try:
-        return Evaluator(scope).eval(ast)
+        return Evaluator(scope, budget, may_change_data(ast)).eval(ast)
     except RecursionError as err:
         raise ExpressionError("expression nested too deeply") from err
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, OverflowError) as err:
+        # A case the built-ins do not handle yet: the node fails with a message instead of the engine crashing.
+        raise ExpressionError(f"internal error evaluating the expression ({type(err).__name__}: {err})") from err
+    finally:
+        expr_budget.deactivate(token)

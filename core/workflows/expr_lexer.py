@@ -8,18 +8,24 @@ from core.workflows.errors import ExpressionError
 
 # Longest first, so `===` is not read as `==` then `=`.
 PUNCTUATORS = (
-    "...", "===", "!==", "**", "?.", "??", "==", "!=", "<=", ">=", "&&", "||", "=>",
-    "+", "-", "*", "/", "%", "<", ">", "!", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}",
+    "...", "===", "!==", "**=", "??=", "||=", "&&=",
+    "**", "?.", "??", "==", "!=", "<=", ">=", "&&", "||", "=>", "+=", "-=", "*=", "/=", "%=", "++", "--",
+    "+", "-", "*", "/", "%", "<", ">", "!", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}", "=", ";",
 )
+# After these words a `/` starts a regular expression, not a division (as JavaScript reads it).
+_REGEX_AFTER_WORDS = frozenset({"return", "typeof", "case", "do", "else", "in", "instanceof", "new", "delete",
+                                "void", "throw", "yield", "await", "of"})
+_REGEX_AFTER_CHARS = frozenset("(,=:[!&|?{};+-*%<>~^")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 MAX_SOURCE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    kind: str  # "num", "str", "template", "name", "punct", "end"
+    kind: str  # "num", "str", "template", "regex", "name", "punct", "end"
     value: object
     pos: int
+    nl: bool = False  # a line break comes before it (for `return` and the end of a statement)
 
 
 def _is_name_start(c: str) -> bool:
@@ -39,7 +45,13 @@ def tokenize(source: str) -> list[Token]:
     while i < n:
         c = source[i]
         if c.isspace():
+            if c in "\n\r\u2028\u2029" and out and not out[-1].nl:
+                out.append(_with_nl(out.pop()))
             i += 1
+        elif c == "/" and _regex_allowed(out[-1] if out else None):
+            body, flags, end = read_regex(source, i)
+            out.append(Token("regex", (body, flags), i))
+            i = end
         elif c.isdigit() or (c == "." and i + 1 < n and source[i + 1].isdigit()):
             i = _number(source, i, out)
         elif c in "'\"":
@@ -66,7 +78,53 @@ def tokenize(source: str) -> list[Token]:
             else:
                 raise ExpressionError(f"unexpected character {c!r} at position {i}")
     out.append(Token("end", None, n))
+    return _shift_nl(out)
+
+
+def _with_nl(tok: Token) -> Token:
+    # Marks the token *before* the break for now; _shift_nl moves each mark to the token after it.
+    return Token(tok.kind, tok.value, tok.pos, True)
+
+
+def _shift_nl(tokens: list[Token]) -> list[Token]:
+    out, pending = [], False
+    for tok in tokens:
+        out.append(Token(tok.kind, tok.value, tok.pos, pending))
+        pending = tok.nl
     return out
+
+
+def _regex_allowed(prev: Token | None) -> bool:
+    if prev is None:
+        return True
+    if prev.kind == "punct":
+        return prev.value not in (")", "]", "}")
+    return prev.kind == "name" and prev.value in _REGEX_AFTER_WORDS
+
+
+def read_regex(source: str, i: int) -> tuple[str, str, int]:
+    """The regular expression literal opening at `i`: its body, its flags and the position after it."""
+    j, n, in_class = i + 1, len(source), False
+    if source.startswith("//", i) or source.startswith("/*", i):
+        raise ExpressionError(f"comments are not supported in expressions (position {i})")
+    while j < n:
+        c = source[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c in "\n\r":
+            break
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "/":
+            k = j + 1
+            while k < n and _is_name_part(source[k]):
+                k += 1
+            return source[i + 1:j], source[j + 1:k], k
+        j += 1
+    raise ExpressionError(f"unterminated regular expression starting at position {i}")
 
 
 def _number(source: str, i: int, out: list[Token]) -> int:
@@ -104,7 +162,7 @@ def _number(source: str, i: int, out: list[Token]) -> int:
 
 def read_string(source: str, i: int) -> tuple[str, int]:
     """The string literal opening at `i` (quote included) and the position after it."""
-    quote, i, n = source[i], i + 1, len(source)
+    start, quote, i, n = i, source[i], i + 1, len(source)
     chars: list[str] = []
     while i < n:
         c = source[i]
@@ -117,7 +175,7 @@ def read_string(source: str, i: int) -> tuple[str, int]:
             break
         chars.append(c)
         i += 1
-    raise ExpressionError(f"unterminated string starting at position {i}")
+    raise ExpressionError(f"unterminated string starting at position {start}")
 
 
 def _escape(source: str, i: int, chars: list[str]) -> int:
@@ -178,13 +236,20 @@ def read_template(source: str, i: int) -> tuple[list[str | list[Token]], int]:
 def find_close(source: str, i: int, closer: str) -> int:
     """Position of the `closer` (`}` or `}}`) that ends code starting at `i`, skipping strings and nested braces."""
     depth, n = 0, len(source)
+    prev, word = "", ""  # the last code character and, if it ended a word, that word: to tell `/re/` from `a / b`
     while i < n:
         c = source[i]
         if c in "'\"":
             _, i = read_string(source, i)
+            prev, word = c, ""
             continue
         if c == "`":
             _, i = read_template(source, i)
+            prev, word = c, ""
+            continue
+        if c == "/" and (prev == "" or prev in _REGEX_AFTER_CHARS or word in _REGEX_AFTER_WORDS):
+            _, _, i = read_regex(source, i)
+            prev, word = "/", ""
             continue
         if depth == 0 and source.startswith(closer, i):
             return i
@@ -194,5 +259,11 @@ def find_close(source: str, i: int, closer: str) -> int:
             depth -= 1
             if depth < 0:
                 raise ExpressionError(f"unbalanced {c!r} at position {i}")
+        if _is_name_part(c):
+            word = word + c if i > 0 and _is_name_part(source[i - 1]) else c
+        elif not c.isspace():
+            word = ""
+        if not c.isspace():
+            prev = c
         i += 1
     raise ExpressionError(f"missing {closer!r} to close the expression")

@@ -1,13 +1,18 @@
-"""A Pratt parser from tokens to a small AST (tuples) for n8n's JavaScript-expression subset."""
+"""A Pratt parser from tokens to a small AST (tuples) for n8n's JavaScript-expression subset.
+
+Expression nodes: lit, undef, name, tmpl, regex, arr, obj, member, call, chain (optional chaining), new, fn,
+unary, cond, logic, bin, assign; `spread` inside arr, obj, call and new. Function bodies, their statements and
+destructuring patterns: see expr_parser_functions.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.workflows.errors import ExpressionError
 from core.workflows.expr_lexer import Token, tokenize
+from core.workflows.expr_parser_base import RESERVED, Node, show
+from core.workflows.expr_parser_functions import FunctionParser
 
-Node = tuple[Any, ...]
+__all__ = ["Node", "parse", "parse_tokens"]
 
 # Binding powers of the infix operators; `**` binds right.
 _INFIX = {
@@ -17,46 +22,31 @@ _INFIX = {
     "+": 9, "-": 9, "*": 10, "/": 10, "%": 10, "**": 11,
 }
 _LOGICAL = frozenset({"??", "||", "&&"})
+_ASSIGN = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "**=", "??=", "||=", "&&="})
 _UNARY_BP = 12
 _TERNARY_BP = 0
-_MAX_DEPTH = 200
 _KEYWORDS = {"true": True, "false": False, "null": None}
+_STATEMENT_WORDS = frozenset({"const", "let", "var", "return", "if", "for", "while", "do", "switch", "try", "throw"})
 
 
-class _Parser:
-    def __init__(self, tokens: list[Token]) -> None:
-        self.tokens = tokens
-        self.i = 0
-        self.depth = 0
-
-    def peek(self, offset: int = 0) -> Token:
-        return self.tokens[min(self.i + offset, len(self.tokens) - 1)]
-
-    def next(self) -> Token:
-        tok = self.tokens[self.i]
-        if tok.kind != "end":
-            self.i += 1
-        return tok
-
-    def at(self, value: str) -> bool:
-        tok = self.peek()
-        return tok.kind == "punct" and tok.value == value
-
-    def expect(self, value: str) -> None:
-        tok = self.next()
-        if tok.kind != "punct" or tok.value != value:
-            raise ExpressionError(f"expected {value!r} at position {tok.pos}, found {_show(tok)}")
-
+class _Parser(FunctionParser):
     def expression(self, min_bp: int = -1) -> Node:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise ExpressionError("expression nested too deeply")
+        self.enter()
         left = self.prefix()
         while True:
             tok = self.peek()
             if tok.kind != "punct":
                 break
             op = str(tok.value)
+            if op in ("++", "--"):
+                raise _no_increment(tok)
+            if op in _ASSIGN and min_bp <= _TERNARY_BP:
+                # Assignment binds loosest and to the right: `a = b = 1`, `c ? x : y = 2` assigns y.
+                if not _assignable(left):
+                    raise ExpressionError(f"invalid left-hand side in assignment at position {tok.pos}")
+                self.next()
+                left = ("assign", op, left, self.expression(-1))
+                continue
             if op == "?" and min_bp < _TERNARY_BP + 1:
                 self.next()
                 yes = self.expression(-1)
@@ -70,11 +60,13 @@ class _Parser:
             self.next()
             right = self.expression(bp - 1 if op == "**" else bp)
             left = ("logic" if op in _LOGICAL else "bin", op, left, right)
-        self.depth -= 1
+        self.leave()
         return left
 
     def prefix(self) -> Node:
         tok = self.peek()
+        if tok.kind == "punct" and tok.value in ("++", "--"):
+            raise _no_increment(tok)
         if tok.kind == "punct" and tok.value in ("!", "-", "+"):
             self.next()
             return ("unary", tok.value, self.expression(_UNARY_BP))
@@ -87,28 +79,18 @@ class _Parser:
         tok = self.next()
         if tok.kind in ("num", "str"):
             return ("lit", tok.value)
+        if tok.kind == "regex":
+            assert isinstance(tok.value, tuple)
+            return ("regex", tok.value[0], tok.value[1])
         if tok.kind == "template":
             assert isinstance(tok.value, list)
             return ("tmpl", [p if isinstance(p, str) else parse_tokens(p) for p in tok.value])
         if tok.kind == "name":
-            name = str(tok.value)
-            if name in _KEYWORDS:
-                return ("lit", _KEYWORDS[name])
-            if name == "undefined":
-                return ("undef",)
-            if name == "new":
-                return self.new()
-            if name in ("function", "var", "let", "const", "return", "this", "class", "delete", "void", "await"):
-                raise ExpressionError(f"`{name}` is not supported in expressions (position {tok.pos})")
-            if self.at("=>"):
-                self.next()
-                return ("arrow", [name], self.expression(_TERNARY_BP))
-            return ("name", name)
+            return self.word(tok)
         if tok.kind == "punct":
             if tok.value == "(":
-                arrow = self.arrow_params()
-                if arrow is not None:
-                    return ("arrow", arrow, self.expression(_TERNARY_BP))
+                if self.arrow_ahead():
+                    return self.arrow_from_paren()
                 inner = self.expression()
                 self.expect(")")
                 return inner
@@ -116,31 +98,26 @@ class _Parser:
                 return ("arr", self.list_of("]"))
             if tok.value == "{":
                 return self.object()
-        raise ExpressionError(f"unexpected {_show(tok)} at position {tok.pos}")
+        raise ExpressionError(f"unexpected {show(tok)} at position {tok.pos}")
 
-    def arrow_params(self) -> list[str] | None:
-        """After `(`: the names of an arrow function's parameters, or None (a parenthesised expression)."""
-        j, names = self.i, list[str]()
-        while True:
-            tok = self.tokens[j]
-            if tok.kind == "punct" and tok.value == ")" and not names:
-                break
-            if tok.kind != "name":
-                return None
-            names.append(str(tok.value))
-            j += 1
-            sep = self.tokens[j]
-            if sep.kind == "punct" and sep.value == ",":
-                j += 1
-                continue
-            if sep.kind == "punct" and sep.value == ")":
-                break
-            return None
-        after = self.tokens[j + 1] if j + 1 < len(self.tokens) else None
-        if after is None or after.kind != "punct" or after.value != "=>":
-            return None
-        self.i = j + 2
-        return names
+    def word(self, tok: Token) -> Node:
+        name = str(tok.value)
+        if name in _KEYWORDS:
+            return ("lit", _KEYWORDS[name])
+        if name == "undefined":
+            return ("undef",)
+        if name == "new":
+            return self.new()
+        if name == "function":
+            return self.function_expression()
+        if name in _STATEMENT_WORDS:
+            raise ExpressionError(f"`{name}` is only allowed inside a function body such as "
+                                  f"`(() => {{ ... }})()` (position {tok.pos})")
+        if name in RESERVED:
+            raise ExpressionError(f"`{name}` is not supported in expressions (position {tok.pos})")
+        if self.at("=>"):
+            return self.arrow_from_name(name)
+        return ("name", name)
 
     def new(self) -> Node:
         tok = self.next()
@@ -153,36 +130,48 @@ class _Parser:
         return self.postfix(("new", str(tok.value), args))
 
     def list_of(self, closer: str) -> list[Node]:
+        """Elements or arguments up to `closer` (consumed), each possibly a `...spread`."""
         items: list[Node] = []
         while not self.at(closer):
             if self.at("..."):
-                raise ExpressionError(f"spread (`...`) is not supported (position {self.peek().pos})")
-            items.append(self.expression())
+                self.next()
+                items.append(("spread", self.expression()))
+            else:
+                items.append(self.expression())
             if not self.at(closer):
                 self.expect(",")
         self.next()
         return items
 
     def object(self) -> Node:
-        entries: list[tuple[Node, Node]] = []
+        """`{ a: 1, 'b': 2, [k]: 3, c, ...other }`; a spread entry has None for its key."""
+        entries: list[tuple[Node | None, Node]] = []
         while not self.at("}"):
-            tok = self.next()
-            if tok.kind in ("name", "str", "num"):
-                key: Node = ("lit", str(tok.value) if tok.kind != "num" else _num_key(tok.value))
-            elif tok.kind == "punct" and tok.value == "[":
-                key = self.expression()
-                self.expect("]")
+            if self.at("..."):
+                self.next()
+                entries.append((None, self.expression()))
             else:
-                raise ExpressionError(f"unexpected {_show(tok)} in an object literal at position {tok.pos}")
-            if tok.kind == "name" and (self.at(",") or self.at("}")):
-                entries.append((key, ("name", str(tok.value))))  # shorthand `{a}`
-            else:
-                self.expect(":")
-                entries.append((key, self.expression()))
+                entries.append(self.object_entry())
             if not self.at("}"):
                 self.expect(",")
         self.next()
         return ("obj", entries)
+
+    def object_entry(self) -> tuple[Node, Node]:
+        tok = self.next()
+        if tok.kind in ("name", "str", "num"):
+            key: Node = ("lit", str(tok.value) if tok.kind != "num" else _num_key(tok.value))
+        elif tok.kind == "punct" and tok.value == "[":
+            key = self.expression()
+            self.expect("]")
+        else:
+            raise ExpressionError(f"unexpected {show(tok)} in an object literal at position {tok.pos}")
+        if tok.kind == "name" and (self.at(",") or self.at("}")):
+            if tok.value in RESERVED:
+                raise ExpressionError(f"`{tok.value}` cannot be used as a name (position {tok.pos})")
+            return key, ("name", str(tok.value))  # shorthand `{a}`
+        self.expect(":")
+        return key, self.expression()
 
     def postfix(self, node: Node) -> Node:
         optional_seen = False
@@ -221,7 +210,7 @@ class _Parser:
     def property_name(self) -> str:
         tok = self.next()
         if tok.kind != "name":
-            raise ExpressionError(f"expected a property name at position {tok.pos}, found {_show(tok)}")
+            raise ExpressionError(f"expected a property name at position {tok.pos}, found {show(tok)}")
         return str(tok.value)
 
 
@@ -231,10 +220,12 @@ def _num_key(value: object) -> str:
     return str(value)
 
 
-def _show(tok: Token) -> str:
-    if tok.kind == "end":
-        return "the end of the expression"
-    return f"{tok.value!r}"
+def _no_increment(tok: Token) -> ExpressionError:
+    return ExpressionError(f"`{tok.value}` is not supported (position {tok.pos}): write `x += 1` or `x + 1`")
+
+
+def _assignable(node: Node) -> bool:
+    return node[0] == "name" or (node[0] == "member" and not node[3])
 
 
 def parse_tokens(tokens: list[Token]) -> Node:
@@ -244,7 +235,7 @@ def parse_tokens(tokens: list[Token]) -> Node:
     node = parser.expression()
     tok = parser.peek()
     if tok.kind != "end":
-        raise ExpressionError(f"unexpected {_show(tok)} at position {tok.pos}")
+        raise ExpressionError(f"unexpected {show(tok)} at position {tok.pos}")
     return node
 
 

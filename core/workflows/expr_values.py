@@ -22,24 +22,52 @@ class _Undefined:
 UNDEFINED: Any = _Undefined()
 
 
+class _Hole:
+    """An array slot never written (`Array(3)`): reads as undefined; map, filter, forEach ... skip it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<empty>"
+
+
+HOLE: Any = _Hole()
+
+
 class JsObject:
-    """A host object with properties (a namespace such as JSON, a node proxy, a date)."""
+    """A host object with properties (a namespace such as JSON, a node proxy, a date, a regular expression)."""
+
+    # Whether its properties may hand out the workflow's own data (lists and dicts of items), which an
+    # expression that can mutate must get copies of.
+    shares_data = True
 
     def get(self, key: str) -> Any:
         return UNDEFINED
+
+    def set(self, key: str, value: Any) -> None:
+        raise ExpressionError(f"cannot set property '{key}' of {to_string(self)}")
 
     def type_name(self) -> str:
         return "object"
 
 
+class JsArray(list[Any]):
+    """An array with named properties besides its elements (a regex match: `index`, `input`, `groups`)."""
+
+    def __init__(self, items: list[Any], props: dict[str, Any]) -> None:
+        super().__init__(items)
+        self.props = props
+
+
 class Fn:
-    """A callable value: a built-in function or a bound method."""
+    """A callable value: a built-in function, a bound method or a closure; `members` for `Array.from` & co."""
 
-    __slots__ = ("name", "impl")
+    __slots__ = ("name", "impl", "members")
 
-    def __init__(self, name: str, impl: Any) -> None:
+    def __init__(self, name: str, impl: Any, members: dict[str, Any] | None = None) -> None:
         self.name = name
         self.impl = impl
+        self.members = members
 
     def __call__(self, args: list[Any]) -> Any:
         return self.impl(args)
@@ -53,6 +81,12 @@ def number(v: Any) -> int | float:
     """A JS number as Python: integral floats become ints, so they print as JavaScript prints them."""
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         return int(v)
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53:
+        # Past 2**53 JavaScript has only doubles; staying an int would let `x * x` grow without bound.
+        try:
+            return float(v)
+        except OverflowError:
+            return math.inf if v > 0 else -math.inf
     return v  # type: ignore[no-any-return]
 
 
@@ -112,7 +146,7 @@ def to_string(v: Any) -> str:
     if isinstance(v, int | float):
         return num_to_string(v)
     if isinstance(v, list):
-        return ",".join("" if nullish(x) else to_string(x) for x in v)
+        return ",".join("" if nullish(x) or x is HOLE else to_string(x) for x in v)
     if isinstance(v, Fn):
         return f"function {v.name}() {{ [native code] }}"
     if isinstance(v, JsObject):
@@ -212,7 +246,7 @@ def to_json_value(v: Any, depth: int = 0) -> Any:
             return None
         return number(v)
     if isinstance(v, list):
-        return [None if (x is UNDEFINED or isinstance(x, Fn)) else to_json_value(x, depth + 1) for x in v]
+        return [None if (x is UNDEFINED or x is HOLE or isinstance(x, Fn)) else to_json_value(x, depth + 1) for x in v]
     if isinstance(v, dict):
         return {str(k): to_json_value(x, depth + 1) for k, x in v.items() if x is not UNDEFINED and not isinstance(x, Fn)}
     if isinstance(v, JsObject):

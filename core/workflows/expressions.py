@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from core.workflows.errors import ExpressionError
@@ -42,14 +43,13 @@ def render_template(parts: tuple[Part, ...], scope: Scope) -> Any:
     """A lone `{{ }}` keeps its value's type; mixed with text, everything becomes one string."""
     if len(parts) == 1 and not isinstance(parts[0], str):
         return evaluate(parts[0], scope)
-    out = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        value = evaluate(part, scope)
-        out.append(_in_text(value))
-    return "".join(out)
+    return join_template(parts, scope)
+
+
+def join_template(parts: tuple[Part, ...], scope: Scope, to_text: Callable[[Any], str] | None = None) -> str:
+    """The text with each `{{ }}` replaced by its value spelled by `to_text` (by default as in a mixed template)."""
+    spell = _in_text if to_text is None else to_text
+    return "".join(part if isinstance(part, str) else spell(evaluate(part, scope)) for part in parts)
 
 
 def _in_text(value: Any) -> str:

@@ -30,6 +30,8 @@ class Node(msgspec.Struct, frozen=True, kw_only=True):
     wait_between_tries: int = msgspec.field(name="waitBetweenTries", default=1000)
     always_output_data: bool = msgspec.field(name="alwaysOutputData", default=False)
     execute_once: bool = msgspec.field(name="executeOnce", default=False)
+    # n8n's credential references by type (`{"httpHeaderAuth": {"id": ..., "name": ...}}`): names, never secrets.
+    credentials: dict[str, Any] = {}
 
 
 # connections: source node -> connection type ("main", "ai_languageModel", ...) -> per output index, its targets.

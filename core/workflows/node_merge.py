@@ -1,49 +1,19 @@
-"""The Merge node (v1 to v3): append, combine by position / fields / all, choose branch; any number of inputs."""
+"""The Merge node: v1 and v2 (node_merge_legacy), v3-v3.2 here (append, combine by fields / position / all, choose
+branch, any numberInputs); every item keeps the lineage of the items it was made from."""
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 from core.workflows.context import RunView
 from core.workflows.errors import NodeFailed
-from core.workflows.expr_values import to_string
 from core.workflows.items import Item, Outputs, merge_lineage
+from core.workflows.merge_clash import clash_options, combiner, merged_binary, suffixed
 from core.workflows.model import Node
-from core.workflows.node_params import option
+from core.workflows.node_merge_fields import combine_by_fields
+from core.workflows.node_merge_legacy import cross, empty_item, run_v1, run_v2
+from core.workflows.node_params import option, resolve_param
 
-
-def _mode(node: Node) -> tuple[str, str]:
-    """(mode, how) normalised across versions: append | position | fields | all | choose | passthrough."""
-    p = node.parameters
-    mode = str(p.get("mode", "append"))
-    if node.type_version < 2:
-        return {"append": ("append", ""), "mergeByIndex": ("position", ""), "multiplex": ("all", ""),
-                "passThrough": ("passthrough", str(p.get("output", "input1"))),
-                "wait": ("choose", "empty"), "mergeByKey": ("fields", "")}.get(mode, (mode, ""))
-    if mode == "mergeByPosition":  # written by hand into some v2.1 templates; n8n reads it as combine by position
-        return "position", ""
-    if mode == "combine":
-        by = str(p.get("combineBy" if node.type_version >= 3 else "combinationMode",
-                       "combineByFields" if node.type_version >= 3 else "mergeByFields"))
-        return {"combineByPosition": "position", "mergeByPosition": "position", "combineByFields": "fields",
-                "mergeByFields": "fields", "combineAll": "all", "multiplex": "all"}.get(by, by), ""
-    if mode == "chooseBranch":
-        if node.type_version >= 3:
-            which = "empty" if p.get("output") == "empty" else f"input{p.get('useDataOfInput', 1)}"
-        else:
-            which = str(p.get("output", "input1"))
-        return "choose", which
-    return mode, ""
-
-
-def _combine(items: list[Item], node: Node, prefer: str) -> Item:
-    data: dict[str, Any] = {}
-    ordered = items if prefer != "preferInput1" else list(reversed(items))
-    for item in ordered:
-        data.update(copy.deepcopy(item.json))
-    binary = next((i.binary for i in items if i.binary), None)
-    return Item(json=data, binary=binary, paired=merge_lineage(items))
+V3_MODES = ("append", "combine", "combineBySql", "chooseBranch")
+V3_COMBINATIONS = ("combineByFields", "combineByPosition", "combineAll")
 
 
 def _stamp(node: Node, items: list[Item]) -> Outputs:
@@ -56,71 +26,85 @@ def _stamp(node: Node, items: list[Item]) -> Outputs:
 
 
 def run_merge(node: Node, inputs: list[list[Item]], view: RunView) -> Outputs:
-    mode, how = _mode(node)
-    prefer = str(option(node.parameters, "options", "clashHandling", "values", "resolveClash", default="preferLast"))
-    if mode == "append":
-        return _stamp(node, [item for items in inputs for item in items])
-    if mode == "position":
-        include_unpaired = option(node.parameters, "options", "includeUnpaired", default=False) is True
-        length = max(map(len, inputs)) if include_unpaired else min(map(len, inputs))
-        paired = [[items[i] for items in inputs if i < len(items)] for i in range(length)]
-        return _stamp(node, [_combine(row, node, prefer) for row in paired])
-    if mode == "all":
-        rows: list[list[Item]] = [[]]
-        for items in inputs:
-            rows = [row + [item] for row in rows for item in items]
-        return _stamp(node, [_combine(row, node, prefer) for row in rows if row])
-    if mode == "fields":
-        return _stamp(node, _by_fields(node, inputs, prefer))
-    if mode in ("choose", "passthrough"):
-        if how == "empty":
-            return [[Item(json={}, paired={node.name: [0, 0]})]]
-        index = int(how.removeprefix("input") or 1) - 1
-        if not 0 <= index < len(inputs):
-            raise NodeFailed(f"merge has no input {index + 1}")
-        return _stamp(node, inputs[index])
-    raise NodeFailed(f"merge mode {mode!r} is not supported by Hive")
+    if node.type_version < 2:
+        return _stamp(node, run_v1(node, inputs, view))
+    if node.type_version < 3:
+        return _stamp(node, run_v2(node, inputs, view))
+    return _stamp(node, _run_v3(node, inputs, view))
 
 
-def _by_fields(node: Node, inputs: list[list[Item]], prefer: str) -> list[Item]:
+def _run_v3(node: Node, inputs: list[list[Item]], view: RunView) -> list[Item]:
+    """n8n's MergeV3 router; 3.1 and 3.2 changed only the SQL mode, which Hive refuses at upload."""
     p = node.parameters
-    if len(inputs) != 2:
-        raise NodeFailed("combining by fields takes exactly two inputs")
-    pairs: list[tuple[str, str]] = []
-    if p.get("advanced") is True or node.type_version < 3:
-        for entry in option(p, "mergeByFields", "values", default=[]) or []:
-            if isinstance(entry, dict):
-                pairs.append((to_string(entry.get("field1", "")), to_string(entry.get("field2", ""))))
-    else:
-        pairs = [(f.strip(), f.strip()) for f in to_string(p.get("fieldsToMatchString", "")).split(",") if f.strip()]
-    if not pairs:
-        raise NodeFailed("no fields to match: set 'Fields to Match'")
-    join = str(p.get("joinMode", "keepMatches"))
-    left, right = inputs
+    mode = str(p.get("mode", "append"))
+    if mode == "append":
+        return [item for items in inputs for item in items]
+    if mode == "chooseBranch":
+        return _choose(node, inputs, view)
+    if mode == "combineBySql":
+        raise NodeFailed("the SQL Query mode (combineBySql) is not supported by Hive")
+    if mode != "combine":
+        raise NodeFailed(f"merge mode {mode!r} does not exist (append, combine, chooseBranch)")
+    how = str(p.get("combineBy", "combineByFields"))
+    if how == "combineByFields":
+        return combine_by_fields(node, inputs, view)
+    if how == "combineByPosition":
+        return _by_position(node, inputs)
+    if how == "combineAll":
+        # Only the first two inputs take part, whatever numberInputs says.
+        return cross(inputs[0] if inputs else [], inputs[1] if len(inputs) > 1 else [], clash_options(p))
+    raise NodeFailed(f"combineBy {how!r} does not exist (combineByFields, combineByPosition, combineAll)")
 
-    def key(item: Item, side: int) -> tuple[Any, ...] | None:
-        # An item without one of the fields matches nothing (as in n8n), not every other such item.
-        if any(pair[side] not in item.json for pair in pairs):
-            return None
-        return tuple(to_string(item.json[pair[side]]) for pair in pairs)
 
-    if join not in ("keepMatches", "enrichInput1", "enrichInput2", "keepEverything"):
-        raise NodeFailed(f"join mode {join!r} is not supported by Hive")
-    keys_left = [key(item, 0) for item in left]
-    keys_right = [key(item, 1) for item in right]
-    out: list[Item] = []
-    if join == "enrichInput2":
-        for r, kr in zip(right, keys_right, strict=True):
-            lefts = [x for x, kl in zip(left, keys_left, strict=True) if kl is not None and kl == kr]
-            out += [_combine([x, r], node, prefer) for x in lefts] or [r]
-        return out
-    matched_right: set[int] = set()
-    for x, kl in zip(left, keys_left, strict=True):
-        rights = [j for j, kr in enumerate(keys_right) if kl is not None and kr == kl]
-        matched_right.update(rights)
-        out += [_combine([x, right[j]], node, prefer) for j in rights]
-        if not rights and join in ("enrichInput1", "keepEverything"):
-            out.append(x)
-    if join == "keepEverything":
-        out += [r for j, r in enumerate(right) if j not in matched_right]
+def _choose(node: Node, inputs: list[list[Item]], view: RunView) -> list[Item]:
+    p = node.parameters
+    # requiredInputs [0, 1]: without data on both of the first two inputs n8n does not run the node.
+    if len(inputs) < 2 or not inputs[0] or not inputs[1]:
+        return []
+    if p.get("chooseBranchMode", "waitForAll") != "waitForAll":
+        return []
+    output = p.get("output", "specifiedInput")
+    if output == "empty":
+        return [empty_item(inputs[0] + inputs[1])]
+    if output != "specifiedInput":
+        return []
+    which = resolve_param(node, "useDataOfInput", view, inputs[0], 0, 1)
+    if not isinstance(which, int | float) or isinstance(which, bool):
+        raise NodeFailed(f"'Use Data of Input' must be a number, not {which!r}")
+    if which > len(inputs):
+        raise NodeFailed(f"Input {which} doesn't exist: the node has only {len(inputs)} inputs")
+    return list(inputs[int(which) - 1]) if which >= 1 else []
+
+
+def _preferred_index(resolve: object, count: int) -> int:
+    if isinstance(resolve, str) and "preferInput" in resolve:
+        try:
+            index = int(resolve.replace("preferInput", "")) - 1
+        except ValueError:
+            index = -1
+        if not 0 <= index < count:
+            raise NodeFailed(f"resolveClash {resolve!r} names no input of this node")
+        return index
+    return count - 1
+
+
+def _by_position(node: Node, inputs: list[list[Item]]) -> list[Item]:
+    """combineByPosition: item i of every input merged, the preferred input's last. n8n takes the preferred
+    input before adding suffixes, so with addSuffix the last input's fields also come out unsuffixed."""
+    clash = clash_options(node.parameters)
+    preferred = inputs[_preferred_index(clash.get("resolveClash"), len(inputs))]
+    rows = inputs
+    if clash.get("resolveClash") == "addSuffix":
+        rows = [[suffixed(item, str(k + 1)) for item in items] for k, items in enumerate(inputs)]
+    lengths = [len(items) for items in rows] + [len(preferred)]
+    unpaired = option(node.parameters, "options", "includeUnpaired", default=False) is True
+    count = max(lengths) if unpaired else min(lengths)
+    combine = combiner(clash)
+    out = []
+    for i in range(count):
+        present = [items[i] for items in rows if i < len(items)]
+        if i < len(preferred):
+            present.append(preferred[i])
+        out.append(Item(json=combine(*(item.json for item in present)), binary=merged_binary(present),
+                        paired=merge_lineage(present)))
     return out

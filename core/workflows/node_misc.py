@@ -1,22 +1,24 @@
-"""Triggers' items, Wait's resume time, and Respond to Webhook's recorded response."""
+"""Triggers' items and Respond to Webhook (v1-v1.5): the response it records and the outputs it gives (the Wait
+node is in node_wait)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from core.workflows import lodash
 from core.workflows.catalog import CHAT_TRIGGER, MANUAL_CHAT_TRIGGER, WEBHOOK
 from core.workflows.context import RunView
-from core.workflows.errors import NodeFailed
-from core.workflows.expr_values import from_json, to_number, to_string
-from core.workflows.items import Item, derive, from_plain
+from core.workflows.errors import ExpressionError, NodeFailed
+from core.workflows.expr_values import from_json, to_string, truthy
+from core.workflows.items import Item, Outputs, derive, from_plain, merge_lineage
 from core.workflows.model import Node, Workflow
 from core.workflows.node_params import option, resolve_param
 
-_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-MAX_WAIT = timedelta(days=365)
+# respondWith values Hive answers with; `binary` and `jwt` are refused at upload.
+RESPOND_WITH = ("allIncomingItems", "firstIncomingItem", "json", "text", "noData", "redirect")
+_DEFAULT_JSON_BODY = '{\n  "myField": "value"\n}'
 
 
 class TriggerInput(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +40,7 @@ def trigger_items(workflow: Workflow, node: Node, given: TriggerInput) -> list[I
         raw = [Item(json={"sessionId": given.session_id or "", "action": "sendMessage",
                           "chatInput": given.chat_input or ""})]
     elif node.type == WEBHOOK:
+        # n8n's Webhook item (every typeVersion): the request's parts, plus webhookUrl and executionMode.
         raw = [Item(json={"headers": {}, "params": {}, "query": {}, "body": given.body if given.body is not None else {},
                           "webhookUrl": "", "executionMode": "production"})]
     else:
@@ -45,48 +48,80 @@ def trigger_items(workflow: Workflow, node: Node, given: TriggerInput) -> list[I
     return [derive(None, item.json, node.name, 0, i, item.binary) for i, item in enumerate(raw)]
 
 
-def resume_at(node: Node, items: list[Item], view: RunView, now: datetime) -> datetime:
-    """When a Wait node lets its items go on."""
-    p = node.parameters
-    if p.get("resume") == "specificTime":
-        raw = to_string(resolve_param(node, "dateTime", view, items, 0))
-        try:
-            at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError as err:
-            raise NodeFailed(f"node {node.name!r}: dateTime {raw!r} is not an ISO date and time") from err
-        return at if at.tzinfo else at.replace(tzinfo=UTC)
-    amount = to_number(resolve_param(node, "amount", view, items, 0, 1))
-    unit = str(resolve_param(node, "unit", view, items, 0, "hours"))
-    if unit not in _UNITS or not isinstance(amount, int | float) or amount != amount or amount < 0:
-        raise NodeFailed(f"node {node.name!r}: cannot wait {amount} {unit}")
-    delay = timedelta(seconds=float(amount) * _UNITS[unit])
-    if delay > MAX_WAIT:
-        raise NodeFailed(f"node {node.name!r}: waits longer than {MAX_WAIT.days} days are not supported")
-    return now + delay
+def respond_output_count(node: Node) -> int:
+    """v1.3 always adds a Response output; v1.4+ when `enableResponseOutput` is on."""
+    v = node.type_version
+    return 2 if v == 1.3 or (v >= 1.4 and node.parameters.get("enableResponseOutput") is True) else 1
+
+
+def _headers(options: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for h in option(options, "responseHeaders", "entries", default=[]) or []:
+        if isinstance(h, dict) and h.get("value") is not None:
+            headers[to_string(h.get("name")).lower()] = to_string(h["value"])
+    return headers
+
+
+def _keyed(options: Any, value: Any) -> Any:
+    key = option(options, "responseKey", default="")
+    if not truthy(key):
+        return value
+    out: dict[str, Any] = {}
+    lodash.set_path(out, to_string(key), value)
+    return out
 
 
 def respond(node: Node, items: list[Item], view: RunView) -> dict[str, Any]:
-    """The HTTP response a Respond to Webhook node gives: status, headers, body (what the webhook caller gets)."""
+    """The HTTP response a Respond to Webhook node gives (as n8n's RespondToWebhook.node.ts builds it from the
+    first item): status, headers (names lowercased), body (None: no body)."""
     p = node.parameters
     mode = str(p.get("respondWith", "firstIncomingItem"))
-    status = option(resolve_param(node, "options", view, items, 0, {}), "responseCode", default=200)
-    headers: dict[str, str] = {}
-    for h in option(resolve_param(node, "options", view, items, 0, {}), "responseHeaders", "entries", default=[]) or []:
-        if isinstance(h, dict):
-            headers[to_string(h.get("name", ""))] = to_string(h.get("value", ""))
+    options = resolve_param(node, "options", view, items, 0, {})
+    code = option(options, "responseCode")
+    status: Any = code if truthy(code) else 200
+    headers = _headers(options)
     body: Any = None
     if mode == "json":
-        raw = resolve_param(node, "responseBody", view, items, 0, "")
-        body = from_json(raw) if isinstance(raw, str) and raw.strip() else raw
+        raw = resolve_param(node, "responseBody", view, items, 0, _DEFAULT_JSON_BODY)
+        if truthy(raw):
+            try:
+                body = raw if isinstance(raw, dict | list) else from_json(raw)
+            except ExpressionError as err:
+                raise NodeFailed(f"Invalid JSON in 'Response Body' field: {err}") from err
     elif mode == "text":
-        body = to_string(resolve_param(node, "responseBody", view, items, 0, ""))
+        body = resolve_param(node, "responseBody", view, items, 0, "")
     elif mode == "firstIncomingItem":
-        body = items[0].json if items else {}
+        if not items:
+            raise NodeFailed("Cannot read properties of undefined (reading 'json'): no item to respond with")
+        body = _keyed(options, items[0].json)
     elif mode == "allIncomingItems":
-        body = [i.json for i in items]
+        body = _keyed(options, [i.json for i in items])
     elif mode == "redirect":
-        status, headers["Location"] = 307, to_string(resolve_param(node, "redirectURL", view, items, 0, ""))
-    elif mode == "binary":
-        body = {"note": "binary responses are not supported by Hive; the incoming item is given instead",
-                "json": items[0].json if items else {}}
-    return {"node": node.name, "status": status if isinstance(status, int) else 200, "headers": headers, "body": body}
+        headers["location"] = to_string(resolve_param(node, "redirectURL", view, items, 0, ""))
+        status = code if code is not None else 307
+    elif mode != "noData":
+        raise NodeFailed(f'The Response Data option "{mode}" is not supported!')
+    return {"node": node.name, "status": status, "headers": headers, "body": body}
+
+
+def respond_outputs(node: Node, items: list[Item], response: dict[str, Any]) -> Outputs:
+    """Its input items on output 0; with a Response output, one item `{response: {body, headers, statusCode}}`."""
+    passed = [derive(item, item.json, node.name, 0, i) for i, item in enumerate(items)]
+    if respond_output_count(node) == 1:
+        return [passed]
+    sent = {"headers": response["headers"], "statusCode": response["status"]}
+    if response["body"] is not None:
+        sent = {"body": response["body"], **sent}
+    return [passed, [Item(json={"response": sent}, paired={**merge_lineage(items[:1]), node.name: [1, 0]})]]
+
+
+def respond_failed(node: Node, items: list[Item], message: str, error_output: bool) -> Outputs:
+    """Continuing on failure, n8n's Respond to Webhook gives one `{error}` item paired with every input item; on
+    the error output (continueErrorOutput) it carries the first input item's fields too."""
+    regular = respond_output_count(node)
+    if not error_output:
+        failed = Item(json={"error": message}, paired={**merge_lineage(items), node.name: [0, 0]})
+        return [[failed], *([[]] * (regular - 1))]
+    first = items[0].json if items else {}
+    routed = Item(json={**first, "error": message}, paired={**merge_lineage(items), node.name: [regular, 0]})
+    return [*([[]] * regular), [routed]]

@@ -1,160 +1,124 @@
-"""The Set (Edit Fields) node, every typeVersion: v1/v2 `values`, v3.0-3.2 `fields`, v3.3+ `assignments`, raw JSON."""
+"""The Set (Edit Fields) node, every typeVersion: which input fields an item keeps (n8n's composeReturnItem), then
+the fields it sets (node_set_fields), with or without dot notation."""
 
 from __future__ import annotations
 
 import copy
-import json
-import re
 from typing import Any
 
+from core.workflows import lodash
 from core.workflows.context import RunView
-from core.workflows.errors import NodeFailed
-from core.workflows.expr_values import from_json, to_json_value, to_number, to_string
-from core.workflows.items import Item, derive
+from core.workflows.errors import ExpressionError, NodeFailed
+from core.workflows.expr_values import UNDEFINED, to_string
+from core.workflows.items import Item
 from core.workflows.model import Node
-from core.workflows.node_params import option, resolve_param
+from core.workflows.node_params import resolve_param
+from core.workflows.node_set_fields import raw_fields, v1_fields, v3_fields
+from core.workflows.outcomes import ItemErrors
 
-_PATH = re.compile(r"[^.\[\]]+|\[(\d+)\]")
-
-
-def _path(name: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for m in _PATH.finditer(name):
-        parts.append(int(m.group(1)) if m.group(1) is not None else m.group(0))
-    return parts or [name]
+INCLUDES = ("all", "none", "selected", "except")
 
 
-def set_path(target: dict[str, Any], name: str, value: Any, dot: bool = True) -> None:
-    """lodash's set: `a.b[0].c` creates the objects and arrays on the way (dot notation unless turned off)."""
-    if not dot or ("." not in name and "[" not in name):
-        target[name] = value
-        return
-    parts = _path(name)
-    cur: Any = target
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        nxt: Any = [] if not last and isinstance(parts[i + 1], int) else {}
-        if isinstance(cur, list) and isinstance(part, int):
-            while len(cur) <= part:
-                cur.append(None)
-            if last:
-                cur[part] = value
-            else:
-                if not isinstance(cur[part], dict | list):
-                    cur[part] = nxt
-                cur = cur[part]
-        elif isinstance(cur, dict):
-            key = str(part)
-            if last:
-                cur[key] = value
-            else:
-                if not isinstance(cur.get(key), dict | list):
-                    cur[key] = nxt
-                cur = cur[key]
-        else:
-            return
+def _sanitized(target: dict[str, Any], key: str) -> str:
+    """n8n's sanitizeDataPathKey: `['a.b']` names the key `a.b` when there is one."""
+    if key in target:
+        return key
+    if len(key) >= 4 and key[:2] in ("['", '["') and key[-2:] in ("']", '"]') and key[2:-2] in target:
+        return key[2:-2]
+    return key
 
 
-def _convert(name: str, kind: str, value: Any, ignore_errors: bool) -> Any:
-    kind = kind.replace("Value", "")
-    try:
-        if kind == "string":
-            return json.dumps(to_json_value(value), separators=(",", ":")) if isinstance(value, dict | list) \
-                else ("" if value is None else to_string(value))
-        if kind == "number":
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return value
-            x = to_number(value)
-            if value is None or value == "" or isinstance(x, float) and x != x:
-                raise ValueError
-            return x
-        if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            text = to_string(value).strip().lower()
-            if text in ("true", "1", "yes"):
-                return True
-            if text in ("false", "0", "no", ""):
-                return False
-            raise ValueError
-        if kind in ("array", "object"):
-            parsed = from_json(value) if isinstance(value, str) else value
-            if kind == "array" and not isinstance(parsed, list) or kind == "object" and not isinstance(parsed, dict):
-                raise ValueError
-            return parsed
-    except (ValueError, NodeFailed, Exception) as err:  # noqa: BLE001 - any failed conversion is the same error
-        if ignore_errors:
-            return value
-        raise NodeFailed(f"'{name}' expects a {kind} but we got {to_string(value)!r}") from err
-    return value
-
-
-def _fields(node: Node, view: RunView, items: list[Item], i: int) -> list[tuple[str, Any]]:
-    v = node.type_version
-    ignore = option(node.parameters, "options", "ignoreConversionErrors", default=False) is True
-    out: list[tuple[str, Any]] = []
-    if v >= 3.3:
-        for a in option(resolve_param(node, "assignments", view, items, i, {}), "assignments", default=[]) or []:
-            if isinstance(a, dict):
-                name = to_string(a.get("name", ""))
-                out.append((name, _convert(name, str(a.get("type", "string")), a.get("value"), ignore)))
-    elif v >= 3:
-        for f in option(resolve_param(node, "fields", view, items, i, {}), "values", default=[]) or []:
-            if isinstance(f, dict):
-                kind = str(f.get("type", "stringValue"))
-                name = to_string(f.get("name", ""))
-                out.append((name, _convert(name, kind, f.get(kind if kind in f else kind.replace("Value", "")), ignore)))
+def put(target: dict[str, Any], name: str, value: Any, dots: bool) -> None:
+    if value is UNDEFINED:
+        return  # JSON has no undefined: the key would not come out
+    if dots:
+        lodash.set_path(target, name, value)
     else:
-        values = resolve_param(node, "values", view, items, i, {}) or {}
-        for kind in ("boolean", "number", "string"):
-            for f in values.get(kind, []) if isinstance(values, dict) else []:
-                if isinstance(f, dict):
-                    default: Any = {"boolean": False, "number": 0, "string": ""}[kind]
-                    out.append((to_string(f.get("name", "propertyName")), f.get("value", default)))
-    return out
+        target[_sanitized(target, name)] = value
 
 
-def _include(node: Node) -> str:
-    p, v = node.parameters, node.type_version
-    if v < 3:
-        return "none" if p.get("keepOnlySet") is True else "all"
-    if v >= 3.3:
-        return str(p.get("include", "all")) if p.get("includeOtherFields") is True else "none"
-    return str(p.get("include", "all"))
+def _csv(node: Node, name: str, view: RunView, items: list[Item], i: int) -> list[str]:
+    text = to_string(resolve_param(node, name, view, items, i, ""))
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _base(node: Node, item: Item, include: str, dot: bool) -> dict[str, Any]:
+def _base(node: Node, view: RunView, items: list[Item], i: int, include: str, dots: bool) -> dict[str, Any]:
+    item = items[i]
     if include == "all":
         return copy.deepcopy(item.json)
     if include == "none":
         return {}
-    names = [s.strip() for s in to_string(node.parameters.get(
-        "includeFields" if include == "selected" else "excludeFields", "")).split(",") if s.strip()]
     if include == "selected":
-        return {n: copy.deepcopy(item.json[n]) for n in names if n in item.json}
+        out: dict[str, Any] = {}
+        for key in _csv(node, "includeFields", view, items, i):
+            value = lodash.get(item.json, key) if dots else item.json.get(_sanitized(item.json, key), UNDEFINED)
+            put(out, key.split(".")[-1] if dots and "." in key else key, copy.deepcopy(value), dots)
+        return out
     if include == "except":
-        return {k: copy.deepcopy(val) for k, val in item.json.items() if k not in names}
-    raise NodeFailed(f"unknown include option {include!r}")
+        data = copy.deepcopy(item.json)
+        for key in _csv(node, "excludeFields", view, items, i):
+            if dots:
+                lodash.unset(data, key)
+            else:
+                data.pop(_sanitized(data, key), None)
+        return data
+    raise NodeFailed(f'The include option "{include}" is not known!', i)
 
 
-def run_set(node: Node, items: list[Item], view: RunView) -> list[list[Item]]:
-    dot = option(node.parameters, "options", "dotNotation", default=True) is not False
-    include = _include(node)
-    out = []
+def _include(node: Node, view: RunView, items: list[Item], i: int) -> str:
+    include = to_string(resolve_param(node, "include", view, items, i, "all"))
+    if node.type_version < 3.3:
+        return include
+    return include if resolve_param(node, "includeOtherFields", view, items, i, False) is True else "none"
+
+
+def _binary(node: Node, item: Item, options: dict[str, Any], include: str) -> dict[str, Any] | None:
+    if item.binary is None:
+        return None
+    if node.type_version >= 3.4:
+        keep = not options.get("stripBinary") and include != "none"
+    else:
+        keep = bool(options.get("includeBinary"))
+    return dict(item.binary) if keep else None
+
+
+def run_set(node: Node, items: list[Item], view: RunView, errors: ItemErrors | None = None) -> list[list[Item]]:
+    """`errors` given (the node continues on failure): from v3 on, as n8n's Set, an item that fails becomes
+    `{error}` and the others go on; v1/v2 fail as a whole."""
+    out: list[Item] = []
     for i, item in enumerate(items):
-        data = _base(node, item, include, dot)
-        if node.parameters.get("mode") == "raw":
-            raw = resolve_param(node, "jsonOutput", view, items, i, "{}")
-            parsed = from_json(raw) if isinstance(raw, str) else raw
-            if not isinstance(parsed, dict):
-                raise NodeFailed(f"'JSON Output' in item {i} is not a valid JSON object", i)
-            for k, val in parsed.items():
-                data[k] = val
-        else:
-            try:
-                for name, value in _fields(node, view, items, i):
-                    set_path(data, name, value, dot)
-            except NodeFailed as err:
+        try:
+            out.append(_v1_item(node, items, i, view) if node.type_version < 3 else _v3_item(node, items, i, view))
+        except (NodeFailed, ExpressionError) as err:
+            if errors is None or node.type_version < 3:
                 raise NodeFailed(str(err), i) from err
-        out.append(derive(item, data, node.name, 0, i))
+            out.append(errors.item(item, 0, len(out), str(err)))
     return [out]
+
+
+def _v1_item(node: Node, items: list[Item], i: int, view: RunView) -> Item:
+    item = items[i]
+    options = resolve_param(node, "options", view, items, i, {})
+    dots = not (isinstance(options, dict) and options.get("dotNotation") is False)
+    keep_only = resolve_param(node, "keepOnlySet", view, items, i, False) is True
+    data = {} if keep_only else copy.deepcopy(item.json)
+    for name, value in v1_fields(node, view, items, i):
+        put(data, name, value, dots)
+    return Item(json=data, binary=None if keep_only else item.binary, paired={**item.paired, node.name: [0, i]})
+
+
+def _v3_item(node: Node, items: list[Item], i: int, view: RunView) -> Item:
+    item = items[i]
+    options = resolve_param(node, "options", view, items, i, {})
+    options = options if isinstance(options, dict) else {}
+    dots = options.get("dotNotation") is not False
+    include = _include(node, view, items, i)
+    if node.parameters.get("mode", "manual") == "raw":
+        fields = raw_fields(node, view, items, i)
+    else:
+        fields = v3_fields(node, view, items, i, options.get("ignoreConversionErrors") is True)
+    data = _base(node, view, items, i, include, dots)
+    for name in lodash.js_keys(fields):
+        put(data, name, fields[name], dots)
+    binary = _binary(node, item, options, include)
+    return Item(json=data, binary=binary, paired={**item.paired, node.name: [0, i]})

@@ -14,6 +14,9 @@ from core.workflows.errors import NodeFailed
 from core.workflows.expr_values import from_json, to_string
 from core.workflows.items import Item
 from core.workflows.model import Node, Workflow
+from core.workflows.node_credentials import http_capabilities
+from core.workflows.node_http import http_request
+from core.workflows.node_http_items import response_items
 from core.workflows.node_params import option, resolve_param
 
 MAX_TRIES = 5  # as n8n's own limit
@@ -52,11 +55,6 @@ def max_attempts(node: Node) -> int:
     return max(1, min(node.max_tries, MAX_TRIES)) if node.retry_on_fail else 1
 
 
-def _pairs(value: Any) -> dict[str, Any]:
-    entries = option(value, "parameters", default=[]) or []
-    return {to_string(e.get("name", "")): e.get("value", "") for e in entries if isinstance(e, dict) and e.get("name")}
-
-
 def _json_param(node: Node, name: str, value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -64,45 +62,6 @@ def _json_param(node: Node, name: str, value: Any) -> Any:
         except Exception as err:  # noqa: BLE001 - any parse failure is the same message
             raise NodeFailed(f"node {node.name!r}: parameter {name} is not valid JSON") from err
     return value
-
-
-def http_request(node: Node, view: RunView, items: list[Item], i: int) -> dict[str, Any]:
-    """The request an HTTP Request node (v3 to v4.x) makes for item `i`, in the executors' payload shape."""
-    def get(name: str, default: Any = None) -> Any:
-        return resolve_param(node, name, view, items, i, default)
-
-    method = to_string(get("method") or get("requestMethod") or "GET").upper()
-    query: dict[str, Any] = {}
-    headers: dict[str, Any] = {}
-    body: Any = None
-    if get("sendQuery") is True:
-        query = _json_param(node, "jsonQuery", get("jsonQuery", "{}")) if get("specifyQuery") == "json" \
-            else _pairs(get("queryParameters", {}))
-    if get("sendHeaders") is True:
-        headers = _json_param(node, "jsonHeaders", get("jsonHeaders", "{}")) if get("specifyHeaders") == "json" \
-            else _pairs(get("headerParameters", {}))
-    if get("sendBody") is True:
-        content = get("contentType", "json")
-        if content == "raw":
-            body = to_string(get("body", ""))
-            headers.setdefault("Content-Type", to_string(get("rawContentType", "text/plain")))
-        elif content == "binaryData":
-            body = None  # Hive moves no binary data between nodes
-        elif get("specifyBody") == "json":
-            body = _json_param(node, "jsonBody", get("jsonBody", "{}"))
-        else:
-            body = _pairs(get("bodyParameters", {}))
-        if content == "form-urlencoded":
-            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    options = get("options", {}) or {}
-    fmt = option(options, "response", "response", "responseFormat", default="autodetect")
-    timeout_ms = options.get("timeout") if isinstance(options, dict) else None
-    return {
-        "method": method, "url": _text(get("url", "")), "headers": {str(k): to_string(v) for k, v in headers.items()},
-        "query": {str(k): v for k, v in query.items()} if isinstance(query, dict) else {},
-        "body": body, "response_format": fmt if fmt in ("json", "text") else "autodetect",
-        "timeout_s": timeout_ms / 1000 if isinstance(timeout_ms, int | float) and timeout_ms > 0 else None,
-    }
 
 
 def _llm(workflow: Workflow, node: Node, models: list[str], view: RunView, items: list[Item], i: int) -> TaskRequest:
@@ -134,7 +93,8 @@ def task_request(workflow: Workflow, node: Node, models: list[str], view: RunVie
     attempts = max_attempts(node)
     if node.type == HTTP:
         request = http_request(node, view, items, i)
-        return TaskRequest(item_index=i, title=title, capabilities=["http"], payload={"kind": "http", "request": request},
+        return TaskRequest(item_index=i, title=title, capabilities=http_capabilities(request),
+                           payload={"kind": "http", "request": request},
                            max_attempts=attempts, timeout_s=request["timeout_s"])
     if node.type == AGENT_TASK:
         model = resolve_param(node, "model", view, items, i)
@@ -158,6 +118,13 @@ def task_request(workflow: Workflow, node: Node, models: list[str], view: RunVie
     raise NodeFailed(f"node {node.name!r} ({node.type}) does not run as a task")
 
 
+def never_errors(node: Node) -> bool:
+    p = node.parameters
+    if node.type_version < 3:
+        return option(p, "options", "ignoreResponseCode") is True
+    return option(p, "options", "response", "response", "neverError") is True
+
+
 def _response(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
@@ -166,28 +133,13 @@ def _response(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and isinstance(value.get("status"), int) else None
 
 
-def _http_items(node: Node, response: dict[str, Any]) -> list[dict[str, Any]]:
-    full = option(node.parameters, "options", "response", "response", "fullResponse", default=False) is True
-    body = response.get("body")
-    if full:
-        return [{"body": body, "headers": response.get("headers", {}), "statusCode": response["status"],
-                 "statusMessage": response.get("status_message", "")}]
-    if isinstance(body, dict):
-        return [body]
-    if isinstance(body, list):
-        return [b if isinstance(b, dict) else {"data": b} for b in body] or [{}]
-    if body is None or body == "":
-        return [{}]
-    return [{"data": body}]
-
-
 def success_items(node: Node, result: ItemResult) -> list[dict[str, Any]]:
     """The json of the items one successful task gives (an HTTP body that is a list gives one item each)."""
     if node.type == HTTP:
         response = _response(result.output)
         if response is None:
             return [{"data": result.output}]
-        return _http_items(node, response)
+        return response_items(node, response)
     if node.type == MCP_TOOL:
         try:
             value = json.loads(result.output) if result.output else {}
@@ -201,11 +153,12 @@ def success_items(node: Node, result: ItemResult) -> list[dict[str, Any]]:
 
 
 def failure_passes(node: Node, result: ItemResult) -> list[dict[str, Any]] | None:
-    """A failed HTTP task that the node treats as success (options.response.response.neverError)."""
-    if node.type != HTTP or option(node.parameters, "options", "response", "response", "neverError") is not True:
+    """A failed HTTP task whose response the node treats as success (v3+ neverError, v1/v2 ignoreResponseCode):
+    requests now say `never_error` and succeed, but a result recorded before they did is a failure with the response."""
+    if node.type != HTTP or not never_errors(node):
         return None
     response = _response(result.output)
-    return _http_items(node, response) if response is not None else None
+    return response_items(node, response) if response is not None else None
 
 
 def error_json(node: Node, result: ItemResult) -> dict[str, Any]:

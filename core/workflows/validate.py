@@ -9,7 +9,6 @@ from core.workflows.catalog import (
     AGENT_TASK,
     CHAIN_LLM,
     MODELS,
-    SWITCH,
     WAIT,
     Kind,
     kind_of,
@@ -20,11 +19,12 @@ from core.workflows.errors import InvalidWorkflow, Problem
 from core.workflows.expressions import check_syntax
 from core.workflows.graph import Graph, build_graph, find_cycle
 from core.workflows.model import Workflow
+from core.workflows.validate_nodes import node_problems
 
 MAX_NODES = 500
 # As a task's capabilities are checked at the API: one that can never match an agent would wait forever.
 _CAPABILITY = re.compile(r"^[a-z0-9_.-]{1,64}$")
-_WAIT_RESUMES = ("timeInterval", "specificTime")
+_WAIT_RESUMES = ("timeInterval", "specificTime", "webhook", "form")
 
 
 def validate(workflow: Workflow) -> Graph:
@@ -110,12 +110,11 @@ def _parameters(i: int, node: Any, graph: Graph) -> list[Problem]:
             and capability and not _CAPABILITY.match(capability):
         out.append(Problem(node=node.name, field=f"{at}.capability",
                            message="a capability is 1-64 lowercase letters, digits, '_', '.' or '-'"))
-    if node.type == SWITCH and node.type_version < 3:
-        out.append(Problem(node=node.name, field=f"$.nodes[{i}].typeVersion",
-                           message="switch before typeVersion 3 is not supported: re-add the node in n8n"))
+    out += node_problems(i, node, graph)
     if node.type == WAIT and node.parameters.get("resume", "timeInterval") not in _WAIT_RESUMES:
         out.append(Problem(node=node.name, field=f"{at}.resume",
-                           message="wait resumes only after a time interval or at a specific time in Hive"))
+                           message="wait resumes after a time interval, at a specific time, on a webhook call "
+                                   "or on a form submission"))
     if node.on_error not in (None, "stopWorkflow", "continueRegularOutput", "continueErrorOutput"):
         out.append(Problem(node=node.name, field=f"$.nodes[{i}].onError", message=f"unknown onError {node.on_error!r}"))
     return out

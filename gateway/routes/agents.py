@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from gateway import commands, readmodel
 from gateway.as_of import AsOf, agent_view_from_history, view_as_of
 from gateway.auth import needs, principal_of
-from gateway.cursor import IdCursor, decode_cursor, encode_cursor
+from gateway.cursor import IdCursor, decode_cursor, page
 from gateway.errors import NotFound
 from gateway.event_views import check_subject_id
 from gateway.openapi import Cursor, Limit, MinSeq, problems
@@ -33,8 +33,8 @@ async def list_agents(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, curso
     """Ordered by id; filter by `status`; pass `next_cursor` back as `cursor` for the next page."""
     after = decode_cursor(cursor, IdCursor) if cursor else None
     rows = await readmodel.list_agents(services.pool, limit=limit, status=status, after=after)
-    items, more = rows[:limit], len(rows) > limit
-    return AgentPage(items=items, next_cursor=encode_cursor(IdCursor(items[-1].id)) if more else None)
+    items, next_cursor = page(rows, limit, lambda a: IdCursor(a.id))
+    return AgentPage(items=items, next_cursor=next_cursor)
 
 
 @get("/agents/{agent_id:str}", opt=needs(Permission.AGENTS_VIEW), responses=problems(404))

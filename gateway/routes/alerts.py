@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 from core.domain.alert_rules import Severity
 from gateway.alert_queries import list_alerts as query_alerts
 from gateway.auth import needs
-from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
+from gateway.cursor import TimeCursor, decode_cursor, page
 from gateway.openapi import Cursor, Limit, MinSeq, problems
 from gateway.permissions import Permission
 from gateway.query import DEFAULT_LIMIT
@@ -28,6 +28,5 @@ async def list_alerts(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, curso
     pass `next_cursor` back as `cursor` for the next page."""
     after = decode_cursor(cursor, TimeCursor) if cursor else None
     rows = await query_alerts(services.pool, limit=limit, status=status, severity=severity, after=after)
-    items, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(TimeCursor(items[-1].raised_at, items[-1].id)) if more else None
+    items, next_cursor = page(rows, limit, lambda r: TimeCursor(r.raised_at, r.id))
     return AlertPage(items=items, next_cursor=next_cursor)

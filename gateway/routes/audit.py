@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 from core.audit.reads import stored_data
 from gateway.audit_queries import AuditFilter, find_events
 from gateway.auth import needs
-from gateway.cursor import SeqCursor, decode_cursor, encode_cursor
+from gateway.cursor import SeqCursor, decode_cursor, page
 from gateway.errors import invalid
 from gateway.event_views import EventPage, check_subject_id, history_page
 from gateway.openapi import Cursor, Limit, MinSeq, problems
@@ -69,10 +69,10 @@ async def audit(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cur
                         since=_utc("since", since), until=_utc("until", until))
     after = decode_cursor(cursor, SeqCursor).seq if cursor else None
     rows = await find_events(services.pool, where, newest_first=order == "desc", after=after, limit=limit)
-    rows, more = rows[:limit], len(rows) > limit
+    rows, next_cursor = page(rows, limit, lambda r: SeqCursor(r["seq"]))
     data = await stored_data(services.nc, services.settings, [r["seq"] for r in rows])
     items = [AuditEntry(**dict(r), data=data[r["seq"]]) for r in rows]
-    return AuditPage(items=items, next_cursor=encode_cursor(SeqCursor(items[-1].seq)) if more else None)
+    return AuditPage(items=items, next_cursor=next_cursor)
 
 
 @get("/agents/{agent_id:str}/events", opt=needs(Permission.AGENTS_VIEW), responses=problems(404))

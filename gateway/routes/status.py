@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from gateway import status_views
 from gateway.auth import needs
-from gateway.cursor import IdCursor, decode_cursor, encode_cursor
+from gateway.cursor import IdCursor, decode_cursor, page
 from gateway.openapi import Cursor, Limit, MinSeq, problems
 from gateway.permissions import Permission
 from gateway.query import DEFAULT_LIMIT
@@ -42,8 +42,8 @@ async def agents(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cu
     """Per agent, ordered by id: running tasks, utilisation, and the last hour's outcomes and run time."""
     after = decode_cursor(cursor, IdCursor) if cursor else None
     rows = await status_views.agent_statuses(services.pool, limit=limit, after=after)
-    items, more = rows[:limit], len(rows) > limit
-    return AgentStatusPage(items=items, next_cursor=encode_cursor(IdCursor(items[-1].id)) if more else None)
+    items, next_cursor = page(rows, limit, lambda a: IdCursor(a.id))
+    return AgentStatusPage(items=items, next_cursor=next_cursor)
 
 
 @get("/metrics/performance", opt=needs(Permission.STATUS_VIEW), responses=problems())

@@ -15,7 +15,7 @@ from gateway.as_of import AsOf, view_as_of
 from gateway.auth import needs, principal_of
 from gateway.create_batch import create_batch
 from gateway.create_task import create_task
-from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
+from gateway.cursor import TimeCursor, decode_cursor, page
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.event_views import EventPage, history_page
 from gateway.permissions import Permission
@@ -81,8 +81,7 @@ async def list_tasks(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor
     after = decode_cursor(cursor, TimeCursor) if cursor else None
     rows = await readmodel.list_tasks(services.pool, limit=limit, status=status, after=after,
                                       dead_lettered=dead_lettered)
-    items, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(TimeCursor(items[-1].created_at, items[-1].id)) if more else None
+    items, next_cursor = page(rows, limit, lambda r: TimeCursor(r.created_at, r.id))
     return TaskPage(items=items, next_cursor=next_cursor)
 
 

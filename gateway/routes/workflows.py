@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from gateway import workflow_commands, workflow_queries
 from gateway.as_of import AsOf, view_as_of
 from gateway.auth import needs, principal_of
-from gateway.cursor import TimeCursor, decode_cursor, encode_cursor
+from gateway.cursor import TimeCursor, decode_cursor, page
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.openapi import Cursor, Limit, MinSeq, problems
 from gateway.permissions import Permission
@@ -55,8 +55,7 @@ async def list_workflows(services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cu
     """Newest first, without deleted ones; pass `next_cursor` back as `cursor` for the next page."""
     after = decode_cursor(cursor, TimeCursor) if cursor else None
     rows = await workflow_queries.list_workflows(services.pool, limit=limit, after=after)
-    items, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(TimeCursor(items[-1].created_at, items[-1].id)) if more else None
+    items, next_cursor = page(rows, limit, lambda r: TimeCursor(r.created_at, r.id))
     return WorkflowPage(items=items, next_cursor=next_cursor)
 
 

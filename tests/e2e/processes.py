@@ -41,12 +41,13 @@ class ProcessStack:
         })
         return env
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        """Start service `name` (a key like 'sidecar-a'); its command is the part before any '-'."""
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start service `name` (a key like 'sidecar-a'); its command is the part before any '-'. `env` overrides
+        variables of the stack's environment for this process (a second gateway's port)."""
         command = name.split("-", 1)[0]
         self.args[name] = list(args)
         log = open(self.home / "logs" / f"{name}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "core.cli", command, *args], env=self.env(),
+        proc = subprocess.Popen([sys.executable, "-m", "core.cli", command, *args], env=self.env() | (env or {}),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         return proc

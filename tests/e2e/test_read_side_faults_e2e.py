@@ -18,6 +18,7 @@ import msgspec
 import pytest
 
 from core.dev.embedded_postgres import EmbeddedPostgres
+from core.dev.ports import free_port
 from core.settings import Settings
 from core.store.connect import connect
 from core.store.event_store import EventStore
@@ -46,6 +47,14 @@ async def background(*coros: Coroutine[Any, Any, None]) -> AsyncIterator[list[as
                 await task
             except asyncio.CancelledError:
                 pass
+
+
+async def _ready(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            return (await client.get(f"{url}/ready")).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @asynccontextmanager
@@ -167,11 +176,17 @@ async def _through_a_postgres_restart(own: Settings, server: EmbeddedPostgres, h
                                  timeout=30, what="a projections process started meanwhile waiting for PostgreSQL")
                 assert_alive(stack)
                 assert await asyncio.to_thread(stack.stop, "projections-late") == 0
+                # So does a gateway: it serves once PostgreSQL is back.
+                late_gateway = f"http://127.0.0.1:{(late_port := free_port())}"
+                stack.start("gateway-late", env={"HIVE_GATEWAY_PORT": str(late_port)})
+                await wait_until(lambda: "waiting for PostgreSQL" in stack.log_tail("gateway-late", 50),
+                                 timeout=30, what="a gateway started meanwhile waiting for PostgreSQL")
                 probe.phase = "restarting"
                 server.start()
                 probe.phase, restarted = "after", time.monotonic()
                 await wait_until(lambda: all_done(own, ids), timeout=60, interval=0.1, what="read model caught up")
                 caught_up = time.monotonic()
+                await wait_until(lambda: _ready(late_gateway), timeout=60, what="the late gateway ready")
                 await wait_until(lambda: probe.count("after", 200) >= 10, timeout=30, what="reads after the restart")
             assert (await client.get("/ready")).status_code == 200
             assert_alive(stack)

@@ -43,7 +43,7 @@ class ChatApi:
             headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             request = orjson.loads(body) if body else None
-            self.requests.append({"method": method, "path": path, "body": request})
+            self.requests.append({"method": method, "path": path, "body": request, "headers": headers})
             answer: dict[str, Any]
             if path == "/down":
                 status, answer = 503, {"error": {"message": "overloaded"}}

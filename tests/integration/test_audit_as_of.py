@@ -16,6 +16,7 @@ from core.store.event_store import EventStore
 from projections.service import running_projector
 from tests.helpers import wait_until
 from tests.integration.test_gateway_support import auth, gateway
+from tests.integration.test_gateway_workflows import SIMPLE
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -90,22 +91,11 @@ async def test_task_and_agent_as_they_were(settings: Settings) -> None:
     await nc.close()
 
 
-WORKFLOW = {
-    "name": "simple",
-    "nodes": [
-        {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "parameters": {}},
-        {"name": "Ask", "type": "hive.agentTask", "typeVersion": 1,
-         "parameters": {"capability": "echo", "prompt": "={{ $json.q }}"}},
-    ],
-    "connections": {"Start": {"main": [[{"node": "Ask", "type": "main", "index": 0}]]}},
-}
-
-
 async def test_workflow_and_execution_as_they_were(settings: Settings) -> None:
     dev = auth(settings, "developer", "dev-1")
     async with gateway(settings) as client:
-        first = (await client.post("/api/workflows", json=WORKFLOW, headers=dev)).json()
-        second = await client.put(f"/api/workflows/{first['id']}", json={**WORKFLOW, "name": "renamed"}, headers=dev)
+        first = (await client.post("/api/workflows", json=SIMPLE, headers=dev)).json()
+        second = await client.put(f"/api/workflows/{first['id']}", json={**SIMPLE, "name": "renamed"}, headers=dev)
         assert second.status_code == 200, second.text
         run = await client.post(f"/api/workflows/{first['id']}/execute", json={"items": [{"q": "hi"}]}, headers=dev)
         assert run.status_code == 202, run.text

@@ -27,7 +27,8 @@ from tests.integration.test_gateway_support import token
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = {"create_task", "get_task", "list_tasks", "cancel_task", "wait_for_task", "task_events", "list_agents",
          "get_agent", "cluster_status", "create_workflow", "list_workflows", "get_workflow", "execute_workflow",
-         "get_execution", "wait_for_execution", "cancel_execution", "update_workflow", "list_executions"}
+         "get_execution", "wait_for_execution", "cancel_execution", "update_workflow", "list_executions",
+         "resume_execution"}
 
 
 @pytest.fixture
@@ -183,6 +184,18 @@ WORKFLOW: dict[str, Any] = {
 }
 
 
+WAITING_WORKFLOW: dict[str, Any] = {
+    "name": "mcp approval",
+    "nodes": [
+        {"parameters": {}, "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0],
+         "id": "00000000-0000-4000-8000-000000000011", "name": "Start"},
+        {"parameters": {"resume": "webhook"}, "type": "n8n-nodes-base.wait", "typeVersion": 1.1,
+         "position": [200, 0], "id": "00000000-0000-4000-8000-000000000012", "name": "Approval"},
+    ],
+    "connections": {"Start": {"main": [[{"node": "Approval", "type": "main", "index": 0}]]}},
+}
+
+
 async def test_workflow_tools_create_run_and_read_executions(stack: Fleet) -> None:
     async with stdio_session(stack, "developer") as session:
         created = value(await call(session, "create_workflow", workflow=WORKFLOW))
@@ -212,6 +225,22 @@ async def test_workflow_tools_create_run_and_read_executions(stack: Fleet) -> No
             return any(item["id"] == execution["id"] for item in page["items"])
 
         await wait_until(in_list, what="the execution in list_executions")
+
+        # A Wait node that waits for a webhook: the execution waits until resume_execution posts to it.
+        approval = value(await call(session, "create_workflow", workflow=WAITING_WORKFLOW))
+        waiting = value(await call(session, "execute_workflow", workflow_id=approval["id"]))
+
+        async def is_waiting() -> bool:
+            return value(await call(session, "get_execution", execution_id=waiting["id"]))["status"] == "waiting"
+
+        await wait_until(is_waiting, what="the execution waiting at its Wait node")
+        stale = await call(session, "resume_execution", execution_id=waiting["id"], node="Start")
+        assert stale.is_error and "409" in text(stale)
+        value(await call(session, "resume_execution", execution_id=waiting["id"], node="Approval",
+                         body={"approved": True}))
+        done = value(await call(session, "wait_for_execution", execution_id=waiting["id"], timeout_s=30))
+        assert done["done"] is True and done["status"] == "completed", done
+        assert done["result"][0]["json"]["body"] == {"approved": True}
     async with stdio_session(stack, "viewer") as session:
         refused = await call(session, "create_workflow", workflow=WORKFLOW)
         assert refused.is_error and "403" in text(refused)

@@ -87,6 +87,25 @@ async def test_non_2xx_fails_with_the_response_as_output_and_only_5xx_retryable(
     assert not down.ok and down.retryable and orjson.loads(down.output)["status"] == 503
 
 
+async def test_never_error_answers_any_status_as_a_success(target: HttpTarget) -> None:
+    kept = await executor(target).run(job(url=f"{target.url}/status/503", never_error=True), None)
+    assert kept.ok and orjson.loads(kept.output)["status"] == 503  # a success: the task is not retried
+
+
+async def test_a_multipart_form_body(target: HttpTarget) -> None:
+    fields = {"a": "1", "tags": ["x", "y"], "on": True}
+    sent = [await executor(target).run(job(method="POST", url=f"{target.url}/echo", body=fields,
+                                           headers={"Content-Type": "multipart/form-data"}), None) for _ in range(2)]
+    first, again = (orjson.loads(r.output)["body"] for r in sent)
+    content_type = first["headers"]["content-type"]
+    boundary = content_type.split("; boundary=", 1)[1]
+    assert content_type.startswith("multipart/form-data; boundary=hive-")
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'
+             for n, v in (("a", "1"), ("tags", "x"), ("tags", "y"), ("on", "true"))]
+    assert first["body"] == "".join(parts) + f"--{boundary}--\r\n"
+    assert again["body"] == first["body"]  # the boundary comes from the fields: a retry sends the same bytes
+
+
 async def test_hosts_off_the_allowlist_are_refused_before_any_connection(target: HttpTarget) -> None:
     run = executor(target, allowed_hosts=["127.0.0.1:1"]).run
     result = await run(job(url=f"{target.url}/echo"), None)

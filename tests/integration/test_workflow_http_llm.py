@@ -31,7 +31,9 @@ async def test_http_error_output_falls_back_to_the_second_model(settings: Settin
                 n["parameters"]["url"] = f"{api.url}/down"
             elif n["name"] == "Fallback model (DaoXE)":
                 n["parameters"]["url"] = f"{api.url}/v1/chat/completions"
-        await f.sidecar(max_concurrency=2, http={"allowed_hosts": [f"127.0.0.1:{api.port}"]})
+        # Both HTTP nodes use the header credential "DaoXE (Header Auth)": the agent holds it, the workflow names it.
+        await f.sidecar(max_concurrency=2, http={"allowed_hosts": [f"127.0.0.1:{api.port}"], "credentials": {
+            "DaoXE (Header Auth)": {"type": "header", "name": "Authorization", "value": "Bearer daoxe-key"}}})
         done = await finished(f, (await run_workflow(f, document, {}))["id"])
         assert done["status"] == "completed", done
         assert done["result"] == [{"json": {"answer": "answer from YOUR_DAOXE_FALLBACK_MODEL_ID",
@@ -39,6 +41,7 @@ async def test_http_error_output_falls_back_to_the_second_model(settings: Settin
         primary = node(done, "Primary model (DaoXE)")
         assert primary["outputs"][0] == [] and primary["outputs"][1][0]["json"]["statusCode"] == 503
         assert [r["path"] for r in api.requests] == ["/down", "/v1/chat/completions"]
+        assert [r["headers"]["authorization"] for r in api.requests] == ["Bearer daoxe-key"] * 2
         assert api.requests[1]["body"]["messages"][0]["role"] == "system"
         assert all(n["node"] != "Answer (primary)" for n in done["nodes"])
 

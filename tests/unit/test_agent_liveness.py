@@ -3,6 +3,7 @@ planners that turn it into agent events (Breakers, Liveness), from events alone 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -525,3 +526,33 @@ def test_liveness_waits_for_an_open_decision_on_the_agent() -> None:
     assert liveness_plans(w, liveness, s(100)) == []
     w.decisions.abandon("a")
     assert [type(e) for _, events in liveness_plans(w, liveness, s(100)) for e in events] == [AgentLost]
+
+
+def test_the_scheduler_is_told_to_plan_only_after_a_recovering_beat() -> None:
+    # `plan` walks every agent; the scheduler calls it only when `take_due` says a finding is waiting.
+    w = World()
+    w.agent("a", at=s(-100))
+    w.add("a", AgentLost(session_id="s1", last_seen_at=T0, silent_s=16.0), at=s(30))
+    liveness = Liveness(w.fleet, w.decisions, window_s=15.0)
+    liveness.start(s(30))
+    assert not liveness.take_due()
+    assert not liveness.beat("a", "s2", s(40))  # another session: nothing to decide
+    assert not liveness.take_due()
+    assert liveness.beat("a", "s1", s(42))
+    assert liveness.take_due()
+    assert not liveness.take_due()  # once per finding
+
+
+async def test_the_watch_loop_marks_an_overdue_agent_due_and_wakes_the_scheduler() -> None:
+    w = World()
+    w.agent("a", at=s(-100))
+    liveness = Liveness(w.fleet, w.decisions, window_s=0.04)
+    liveness.start(T0)
+    woken = asyncio.Event()
+    watch = asyncio.create_task(liveness.run(woken.set, lambda: s(1)))
+    try:
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        watch.cancel()
+    assert liveness.take_due()
+    assert [type(e) for _, events in liveness_plans(w, liveness, s(1)) for e in events] == [AgentLost]

@@ -100,8 +100,11 @@ def test_the_examples_commented_http_and_mcp_tables_parse() -> None:
     tail = text[text.index("# --- Optional executors"):text.index("# --- Alternatively")]
     uncommented = [re.sub(r"^# ?", "", line) for line in tail.splitlines() if line.startswith("# ")]
     toml = "\n".join(line for line in uncommented if re.match(r"^(\[(http|mcp)|[a-z_]+ = )", line))
-    config = parse_config({"agent_id": "a", **tomllib.loads(toml)})
+    secrets = ["TUNOVA_AUTHORIZATION", "OPENAI_API_KEY", "INTRANET_PASSWORD", "MAPS_KEY", "ELEVENLABS_KEY"]
+    config = parse_config({"agent_id": "a", **tomllib.loads(toml)}, environ={name: "x" for name in secrets})
     assert config.http is not None and "*.corp.example:8443" in config.http.allowed_hosts
+    assert set(config.http.credentials) == {"Tunova API key", "OpenAI account", "intranet", "Maps key",
+                                            "Custom Auth account"}
     assert config.mcp is not None and set(config.mcp.servers) == {"files", "search"}
 
 

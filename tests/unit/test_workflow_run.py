@@ -8,7 +8,7 @@ from typing import Any
 
 from core.workflows.node_misc import TriggerInput
 from core.workflows.node_tasks import TaskRequest
-from tests.unit.workflow_support import NOW, FakeTasks, http_ok, load, outputs, run
+from tests.unit.workflow_support import NOW, FakeTasks, http_ok, load, load_runnable, outputs, run
 
 
 def test_if_branch_runs_the_true_side_only() -> None:
@@ -69,7 +69,10 @@ def test_error_output_routes_a_failed_request_to_the_fallback() -> None:
     assert finish.status == "completed", finish.error
     assert [node for node, _ in tasks.calls] == ["Primary model (DaoXE)", "Fallback model (DaoXE)"]
     primary, fallback = tasks.calls[0][1], tasks.calls[1][1]
-    assert primary.capabilities == ["http"] and primary.payload["kind"] == "http"
+    # Its header credential travels by name, and only an agent holding it may take the task.
+    assert primary.capabilities == ["http", "http.cred.daoxe-header-auth-903de94a"]
+    assert primary.payload["kind"] == "http" and primary.payload["request"]["credential"] == {
+        "name": "DaoXE (Header Auth)", "id": "REPLACE_WITH_YOUR_CREDENTIAL_ID", "type": "httpHeaderAuth"}
     assert primary.payload["request"]["method"] == "POST"
     assert primary.payload["request"]["body"]["model"] == "YOUR_DAOXE_MODEL_ID"
     # The error item derives from the primary's input: `$('Set inputs').item` still resolves.
@@ -148,7 +151,7 @@ def test_webhook_wait_and_respond() -> None:
 def test_webhook_if_branches_to_the_error_response_only_when_the_check_fails() -> None:
     tasks = FakeTasks(lambda node, r: http_ok("audio-bytes", headers={"content-type": "audio/mpeg"}))
     given = TriggerInput(body={"voice_id": "v1", "text": "hi"})
-    finish, state = run(load("webhook-if-http-respond-elevenlabs.json"), tasks, given)
+    finish, state = run(load_runnable("webhook-if-http-respond-elevenlabs.json"), tasks, given)
     assert finish.status == "completed"
     # n8n's `exists` on the literal "voice_id" (not an expression) is always true.
     assert tasks.calls[0][1].payload["request"]["url"] == "https://api.elevenlabs.io/v1/text-to-speech/v1"
@@ -167,7 +170,7 @@ def test_fan_out_and_merge_by_position() -> None:
         return http_ok({"ok": True})
 
     tasks = FakeTasks(answer)
-    finish, state = run(load("manual-http-noop-merge-youtube-watermark.json"), tasks)
+    finish, state = run(load_runnable("manual-http-noop-merge-youtube-watermark.json"), tasks)
     assert finish.status == "completed", finish.error
     calls = {node: r.payload["request"] for node, r in tasks.calls}
     assert calls["Get My Channel ID"]["query"] == {"part": "id", "mine": "true"}
