@@ -7,20 +7,16 @@ import logging
 from datetime import UTC, datetime
 
 import msgspec
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.errors import ServiceUnavailableError
 
 from core.messages import Report
 from core.settings import Settings
 from core.store.publisher import Publisher
+from core.store.transient import TRANSIENT
 from core.tracing import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
 _encoder = msgspec.json.Encoder()
-# Transient: the server is restarting, electing a leader, or we are reconnecting.
-_TRANSIENT = (NatsTimeoutError, NoRespondersError, ServiceUnavailableError, asyncio.TimeoutError)
 
 
 def utcnow() -> datetime:
@@ -58,7 +54,7 @@ class ReportPublisher:
             try:
                 await self._publisher.publish(subject, payload, headers)
                 return
-            except _TRANSIENT as err:
+            except TRANSIENT as err:
                 if attempt == self._attempts:
                     raise
                 log.warning("publishing %s failed (%s); retry %d in %.1fs", msg_id, err, attempt, delay)

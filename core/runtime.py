@@ -57,15 +57,16 @@ def run_service(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
 
 
 async def retrying(op: Callable[[], Awaitable[T]], what: str, *, attempts: int | None = None,
-                   max_delay: float = 5.0) -> T:
+                   max_delay: float = 5.0, only: tuple[type[BaseException], ...] = (Exception,)) -> T:
     """`op()` until it succeeds, backing off from 0.1 s to `max_delay` (a server may still be starting or
-    electing a leader); after `attempts` tries (None: never) the last error is raised."""
+    electing a leader); after `attempts` tries (None: never) the last error is raised, and at once an error
+    that is not one of `only`."""
     delay, attempt = 0.1, 0
     while True:
         attempt += 1
         try:
             return await op()
-        except Exception as err:
+        except only as err:
             if attempts is not None and attempt >= attempts:
                 raise
             log.warning("%s failed (%s); retrying in %.1fs", what, err, delay)

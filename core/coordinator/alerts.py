@@ -26,9 +26,11 @@ from core.events.envelope import Recorded
 from core.events.system import AlertRaised, AlertResolved
 from core.ids import uuid7
 from core.messages import Heartbeat
-from core.runtime import cancel_and_wait
+from core.runtime import cancel_and_wait, retrying
 from core.settings import Settings
 from core.store.checkpoints import checkpoint_bucket, checkpoint_decoder
+from core.store.streams import watch_bucket
+from core.store.transient import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +73,8 @@ class AlertMonitor:
     # -- the loop -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        kv = await self._js.key_value(checkpoint_bucket(self.settings))
-        watcher = await kv.watchall()
+        watcher = await retrying(lambda: watch_bucket(self._js, checkpoint_bucket(self.settings)),
+                                 "watching the checkpoints", only=TRANSIENT)
         loaded = asyncio.Event()
         watching = asyncio.create_task(self._watch_checkpoints(watcher, loaded), name="alert-checkpoints")
         try:

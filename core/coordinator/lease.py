@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 
-import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError, NotFoundError
@@ -20,12 +19,11 @@ from nats.js.kv import KeyValue
 
 from core.errors import HiveError
 from core.settings import Settings
+from core.store.transient import TRANSIENT
 
 log = logging.getLogger(__name__)
 
 KEY = "coordinator"
-TRANSIENT = (nats.errors.TimeoutError, nats.errors.ConnectionClosedError, nats.errors.NoRespondersError,
-             asyncio.TimeoutError)
 
 
 class LeadershipLost(HiveError):

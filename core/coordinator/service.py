@@ -41,6 +41,8 @@ from core.store.event_store import EventStore
 from core.store.publisher import Publisher
 from core.store.pull_reader import ConsumerGone, Delivery, PullReader
 from core.store.reader import follow
+from core.store.streams import watch_bucket
+from core.store.transient import TRANSIENT
 from core.tracing import Tracing, configure_tracing
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,7 @@ class Coordinator:
 
     async def start(self) -> None:
         """Fold the log, wait for the leader lease (a standby waits here, folding on), take over, run."""
-        info = await self.js.stream_info(self.settings.events_stream)
-        target = info.state.last_seq
+        target = await self._last_seq()
         fold = asyncio.create_task(self._fold(target), name="fold")
         self._tasks.append(fold)
         await self._wait_caught_up(fold)
@@ -110,13 +111,17 @@ class Coordinator:
         ]
 
     async def _catch_up(self, fold: asyncio.Task[Any]) -> None:
-        info = await self.js.stream_info(self.settings.events_stream)
-        self._target = info.state.last_seq
+        self._target = await self._last_seq()
         if self.fleet.applied_seq >= self._target:
             return
         self._reached.clear()
         await self._wait_caught_up(fold, self._reached)
         log.info("took over at seq %d", self.fleet.applied_seq)
+
+    async def _last_seq(self) -> int:
+        info = await retrying(lambda: self.js.stream_info(self.settings.events_stream), "reading the log's end",
+                              only=TRANSIENT)
+        return int(info.state.last_seq)
 
     async def _wait_caught_up(self, fold: asyncio.Task[Any], event: asyncio.Event | None = None) -> None:
         waiter = asyncio.create_task((event or self.caught_up).wait())
@@ -230,8 +235,8 @@ class Coordinator:
         return report
 
     async def _watch_heartbeats(self) -> None:
-        kv = await self.js.key_value(self.settings.heartbeat_bucket)
-        watcher = await kv.watchall()
+        watcher = await retrying(lambda: watch_bucket(self.js, self.settings.heartbeat_bucket),
+                                 "watching the heartbeats", only=TRANSIENT)
         loading = True
         async for entry in watcher:
             if entry is None:  # every entry already in the bucket has been read

@@ -9,9 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import nats.errors
-from nats.js.errors import ServiceUnavailableError
-
 from core.coordinator.decisions import Decisions
 from core.errors import ConcurrencyError, HiveError
 from core.events.envelope import EventData, new_envelope
@@ -20,13 +17,12 @@ from core.messages import Dispatch, dispatch_encoder
 from core.settings import Settings
 from core.store.event_store import EventStore
 from core.store.publisher import Publisher
+from core.store.transient import TRANSIENT
 from core.tracing import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
 ACTOR = "coordinator"
-TRANSIENT = (nats.errors.TimeoutError, nats.errors.ConnectionClosedError, nats.errors.NoRespondersError,
-             ServiceUnavailableError, asyncio.TimeoutError)
 RETRIES = 20
 
 

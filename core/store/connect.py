@@ -9,8 +9,10 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from core.runtime import retrying
 from core.settings import Settings
 from core.store.streams import ensure_streams
+from core.store.transient import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,8 @@ async def connect(settings: Settings, name: str, *, ensure: bool = True) -> tupl
     )
     js = nc.jetstream(timeout=10.0)
     if ensure:
-        await ensure_streams(js, settings)
+        # A cluster just started, or electing a leader after losing a node, answers with timeouts for a while.
+        await retrying(lambda: ensure_streams(js, settings), "creating the streams", only=TRANSIENT)
     return nc, js
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -69,3 +71,9 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         )
     )
     await js.create_key_value(checkpoint_bucket_config(settings))
+
+
+async def watch_bucket(js: JetStreamContext, bucket: str) -> Any:
+    """A watch of every key of a KV bucket (nats-py's watcher; it resets itself when its heartbeats stop)."""
+    kv = await js.key_value(bucket)
+    return await kv.watchall()
