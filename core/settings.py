@@ -11,6 +11,9 @@ import msgspec
 from core.domain.retry import RetryPolicy
 
 
+MIN_AUDIT_KEY = 16
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     # First token(s) of this process's reply subjects. A sidecar under per-agent NATS permissions sets
@@ -23,6 +26,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_schema: str = "hive"
     jwt_secret: str = "change-me"
     jwt_algorithm: str = "HS256"
+    # Secret for the tamper-evident digest chain (core/store/chain.py): set, every event's digest is an HMAC under
+    # it, so only its holders (the event writers: gateway, coordinator, and the auditor) can make valid ones.
+    audit_key: str = ""
     # RS256: the gateway verifies with the public key; `hive token issue` signs with the private key (PEM files).
     jwt_public_key_file: str | None = None
     jwt_private_key_file: str | None = None
@@ -76,6 +82,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     execution_max_failures: int = 5
     public_url: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.audit_key and len(self.audit_key) < MIN_AUDIT_KEY:  # a short key could be guessed offline
+            raise ValueError(f"HIVE_AUDIT_KEY must be at least {MIN_AUDIT_KEY} characters, or unset - at `$.audit_key`")
+
     @property
     def gateway_url(self) -> str:
         return (self.public_url or f"http://{self.gateway_host}:{self.gateway_port}").rstrip("/")
@@ -122,6 +132,7 @@ _ENV = {
     "db_schema": "HIVE_DB_SCHEMA",
     "jwt_secret": "HIVE_JWT_SECRET",
     "jwt_algorithm": "HIVE_JWT_ALGORITHM",
+    "audit_key": "HIVE_AUDIT_KEY",
     "jwt_public_key_file": "HIVE_JWT_PUBLIC_KEY_FILE",
     "jwt_private_key_file": "HIVE_JWT_PRIVATE_KEY_FILE",
     "otel_exporter": "HIVE_OTEL_EXPORTER",

@@ -52,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # t
     verify.add_argument("--subjects", default=">", help="only these subjects (a NATS filter; default: all)")
     verify.add_argument("--allow-unsigned", action="store_true",
                         help="accept events without digests (a log written before digests existed)")
+    verify.add_argument("--keyed-from", type=int, default=0, metavar="SEQ",
+                        help="with HIVE_AUDIT_KEY: events before this stream sequence may have unkeyed digests "
+                        "(written before the writers had the key); from it on, every digest must be keyed")
     verify.add_argument("--json", action="store_true", help="the report as JSON")
     verify.set_defaults(audit_run=_verify)
     return audit

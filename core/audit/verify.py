@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.store.chain import GENESIS, link
+from core.store.chain import GENESIS, Linker, link
 
-Kind = Literal["changed", "removed", "inserted", "unsigned"]
+Kind = Literal["changed", "removed", "inserted", "unsigned", "unkeyed"]
 # Digests remembered per aggregate to recognise an insertion (the next genuine event skips back over it).
 RECENT = 64
 
@@ -36,14 +36,26 @@ class ChainVerifier:
     """Feed every event with `add` (stream order) and stream gaps with `missing`; read `findings()`.
 
     `allow_unsigned`: events without digest headers (a log written before digests existed) are chained as the
-    writers chain them (their computed digest) and counted in `unsigned`, not reported."""
+    writers chain them (their computed digest) and counted in `unsigned`, not reported.
 
-    def __init__(self, *, allow_unsigned: bool = False) -> None:
+    `key`: the audit key the writers had (HIVE_AUDIT_KEY). Every digest must then be an HMAC under it; one that is
+    a plain SHA-256 is reported `unkeyed` (rewritten by someone without the key), except before stream sequence
+    `keyed_from`, for a log whose writers got the key only then (counted in `unkeyed`). The rule has no other
+    exception, so a forger cannot downgrade the chain to plain digests."""
+
+    def __init__(self, *, allow_unsigned: bool = False, key: str = "", keyed_from: int = 0) -> None:
         self._chains: dict[str, _Chain] = {}
         self._findings: dict[tuple[int, Kind], Finding] = {}
+        self._link = Linker(key)
         self.allow_unsigned = allow_unsigned
+        self.keyed_from = keyed_from
         self.events = 0
         self.unsigned = 0
+        self.unkeyed = 0
+
+    @property
+    def keyed(self) -> bool:
+        return self._link.keyed
 
     @property
     def aggregates(self) -> int:
@@ -70,7 +82,14 @@ class ChainVerifier:
                 self._report(Finding(seq, subject, "unsigned", "no Hive-Digest headers: not written by Hive's "
                                      "event store, or its headers were stripped"))
             return
-        altered = link(prev, payload) != digest
+        altered = self._link(prev, payload) != digest
+        if altered and self._link.keyed and link(prev, payload) == digest:
+            altered = False  # the content matches, but the digest is not under the key
+            if seq < self.keyed_from:
+                self.unkeyed += 1
+            else:
+                self._report(Finding(seq, subject, "unkeyed", "its digest is a plain SHA-256, not under the audit "
+                                     "key: written or rewritten without the key", digest))
         if prev == chain.last:
             if altered:
                 self._report(Finding(seq, subject, "changed", "its content does not match its digest: altered "

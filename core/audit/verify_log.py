@@ -76,7 +76,7 @@ async def run_verify(settings: Settings, args: argparse.Namespace) -> int:
     from core.store.connect import connect
 
     stream = args.stream or settings.events_stream
-    verifier = ChainVerifier(allow_unsigned=args.allow_unsigned)
+    verifier = ChainVerifier(allow_unsigned=args.allow_unsigned, key=settings.audit_key, keyed_from=args.keyed_from)
     nc, _ = await connect(settings, "hive-audit-verify", ensure=False)
     try:
         last = await verify_stream(nc, stream, args.subjects, verifier)
@@ -85,13 +85,18 @@ async def run_verify(settings: Settings, args: argparse.Namespace) -> int:
     findings = verifier.findings()
     if args.json:
         report = {"stream": stream, "last_seq": last, "events": verifier.events, "aggregates": verifier.aggregates,
-                  "unsigned": verifier.unsigned, "findings": [asdict(f) for f in findings]}
+                  "unsigned": verifier.unsigned, "keyed": verifier.keyed, "unkeyed": verifier.unkeyed,
+                  "findings": [asdict(f) for f in findings]}
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     else:
         for f in findings:
             print(f"seq {f.seq}  {f.kind:<8}  {f.subject or '-'}: {f.detail}")
         verdict = "the chain holds" if not findings else f"{len(findings)} finding{'s' if len(findings) > 1 else ''}"
         unsigned = f", {verifier.unsigned} without digests" if verifier.unsigned else ""
+        unkeyed = f", {verifier.unkeyed} unkeyed before seq {verifier.keyed_from}" if verifier.unkeyed else ""
+        keyed = "keyed" if verifier.keyed else "unkeyed (HIVE_AUDIT_KEY unset)"
         print(f"{stream}: {verifier.events} events of {verifier.aggregates} aggregates up to seq {last}"
-              f"{unsigned}: {verdict}")
+              f"{unsigned}{unkeyed}, {keyed} check: {verdict}")
+        if not verifier.keyed and any(f.kind == "changed" for f in findings):
+            print("if the writers have HIVE_AUDIT_KEY set, set it here too: without it every keyed digest fails")
     return 1 if findings else 0

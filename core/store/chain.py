@@ -1,17 +1,20 @@
 """The tamper-evident digest chain: each event's digest covers its payload and the previous event of its
 aggregate, and travels in its headers; ChainHeads remembers each aggregate's last (seq, digest) for writers.
 
-digest(event) = sha256(digest(previous event of its aggregate subject) + stored payload bytes), hex; the first
-event of an aggregate chains to GENESIS. Every append carries `Hive-Digest` (its own) and `Hive-Prev-Digest`
+digest(event) = sha256(digest(previous event of its aggregate subject) + stored payload bytes), hex, or with
+an audit key (HIVE_AUDIT_KEY) HMAC-SHA256 under that key of the same bytes; the first event of an aggregate
+chains to GENESIS. Every append carries `Hive-Digest` (its own) and `Hive-Prev-Digest`
 (what it chains to), so a verifier can tell an altered event (its digest does not match its content) from a
 removed one (its successor names a digest the log no longer holds) and from an inserted one (the next genuine
 event names the digest before it). The chain needs no secret: it shows changes made without recomputing the
-digests of every later event of the aggregate, and `hive audit verify` checks it (core/audit/verify.py).
+digests of every later event of the aggregate; keyed, it shows changes made by anyone without the key, however
+many digests they recompute. `hive audit verify` checks it (core/audit/verify.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from itertools import islice
 
 GENESIS = "0" * 64
@@ -28,6 +31,28 @@ NOTED_MAX = 50_000
 def link(prev: str, payload: bytes) -> str:
     """The digest of an event whose aggregate's previous event has digest `prev` (GENESIS for the first)."""
     return hashlib.sha256(prev.encode() + payload).hexdigest()
+
+
+class Linker:
+    """`link` under an audit key: HMAC-SHA256 of the same bytes, so nobody without the key can make a digest
+    that verifies. With no key it is `link`. The key's HMAC state is made once and copied per event."""
+
+    __slots__ = ("_mac",)
+
+    def __init__(self, key: str = "") -> None:
+        self._mac = hmac.new(key.encode(), digestmod=hashlib.sha256) if key else None
+
+    @property
+    def keyed(self) -> bool:
+        return self._mac is not None
+
+    def __call__(self, prev: str, payload: bytes) -> str:
+        if self._mac is None:
+            return link(prev, payload)
+        mac = self._mac.copy()
+        mac.update(prev.encode())
+        mac.update(payload)
+        return mac.hexdigest()
 
 
 def digest_in(block: bytes) -> str | None:

@@ -18,7 +18,7 @@ from core.events.codec import decode_envelope, encode_envelope
 from core.events.envelope import Envelope, Recorded
 from core.metrics import EVENTS_APPENDED
 from core.settings import Settings
-from core.store.chain import DIGEST_HEADER, GENESIS, ChainHeads, link
+from core.store.chain import DIGEST_HEADER, GENESIS, ChainHeads, Linker, link
 from core.store.publisher import Publisher, header_block
 
 # A publish's expected last subject sequence did not hold: 10071 on one replica; a replicated stream answers
@@ -48,6 +48,7 @@ class EventStore:
         self._publisher = publisher if publisher is not None else Publisher(nc, configured_url=settings.nats_url)
         # Each aggregate's last digest, for chaining the next append to it (see core/store/chain.py).
         self.heads = ChainHeads()
+        self._link = Linker(settings.audit_key)
 
     @property
     def settings(self) -> Settings:
@@ -89,7 +90,7 @@ class EventStore:
         if extra is None:
             raise ValueError(f"header values may not contain line breaks: {headers!r}")
         payload = encode_envelope(envelope)
-        digest = link(prev, payload)
+        digest = self._link(prev, payload)
         # The wire form directly: appends are the hot path of every process that writes events.
         block = (f"NATS/1.0\r\nNats-Msg-Id: {envelope.event_id}\r\nNats-Expected-Last-Subject-Sequence: "
                  f"{expected_seq}\r\nHive-Event-Type: {envelope.type}\r\nHive-Digest: {digest}\r\n"
@@ -127,6 +128,7 @@ class EventStore:
         while True:  # an unsigned head: fold the digests of its whole history
             batch, done = await self._direct_get_batch(subject, start)
             for seq, hdrs, data in batch:
+                # Written before digests (and so before any key): chained unkeyed, as verify chains them.
                 prev = hdrs.get(DIGEST_HEADER) or link(prev, data)
             if done or not batch:
                 return prev

@@ -34,7 +34,7 @@ class ProcessStack:
         env = dict(os.environ)
         env.update({
             "HIVE_NATS_URL": s.nats_url, "HIVE_DATABASE_URL": s.database_url, "HIVE_PREFIX": s.prefix,
-            "HIVE_DB_SCHEMA": s.db_schema, "HIVE_JWT_SECRET": s.jwt_secret,
+            "HIVE_DB_SCHEMA": s.db_schema, "HIVE_JWT_SECRET": s.jwt_secret, "HIVE_AUDIT_KEY": s.audit_key,
             "HIVE_GATEWAY_PORT": str(self.gateway_port), "HIVE_HEARTBEAT_INTERVAL_S": str(s.heartbeat_interval_s),
             "HIVE_AGENT_LOST_AFTER_S": str(s.agent_lost_after_s), "HIVE_LEADER_TTL_S": str(s.leader_ttl_s),
             "HIVE_LOG_LEVEL": "INFO",

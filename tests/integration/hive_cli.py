@@ -16,6 +16,7 @@ async def run_hive(settings: Settings, *args: str, timeout: float = 60.0) -> tup
     """(exit status, stdout, stderr) of `hive <args>` with the test's NATS, PostgreSQL, prefix and schema."""
     env = dict(os.environ, HIVE_NATS_URL=settings.nats_url, HIVE_DATABASE_URL=settings.database_url,
                HIVE_PREFIX=settings.prefix, HIVE_DB_SCHEMA=settings.db_schema, HIVE_LOG_LEVEL="WARNING",
+               HIVE_AUDIT_KEY=settings.audit_key,
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "core.cli", *args, env=env, cwd=ROOT,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

@@ -1,5 +1,6 @@
 """The digest chain on a real log: every writer (gateway, coordinator) chains its events, `hive audit verify`
-finds the log clean, and names exactly the event that was altered, removed or inserted in a copy of it."""
+finds the log clean, and names exactly the event that was altered, removed or inserted in a copy of it; with an
+audit key, a copy whose chain was recomputed without the key is caught too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from nats.js.api import StorageType, StreamConfig
 
 from core.audit.verify_log import messages
 from core.settings import Settings
-from core.store.chain import DIGEST_HEADER, PREV_HEADER, link
+from core.store.chain import DIGEST_HEADER, PREV_HEADER, Linker, link
 from core.store.connect import connect
 from tests.integration.fleet_stack import fleet
 from tests.integration.hive_cli import run_hive
@@ -123,3 +124,42 @@ async def test_verify_clean_then_each_tampering_named(settings: Settings) -> Non
     status, report = await _verify(settings, "--stream", copy)
     assert status == 1 and _findings(report)[0] == (at + 1, "removed")
     assert report["findings"][0]["detail"] == f"seq {at + 1} not in the stream (deleted)"
+
+
+async def test_a_keyed_chain_verifies_only_under_its_key_and_catches_a_chain_recomputed_without_it(
+        settings: Settings) -> None:
+    keyed = msgspec.structs.replace(settings, audit_key="test-audit-key-" + settings.prefix)
+    last = await _write_a_real_log(keyed)
+    status, report = await _verify(keyed)
+    assert (status, report["findings"], report["keyed"], report["events"]) == (0, [], True, last)
+    # Without the key every digest fails, and the text says why.
+    status, report = await _verify(settings)
+    assert status == 1 and {f["kind"] for f in report["findings"]} == {"changed"}
+    status, out, _ = await run_hive(settings, "audit", "verify")
+    assert status == 1 and "set it here too" in out, out
+
+    nc, _ = await connect(keyed, "test-chain-read", ensure=False)
+    log = [m async for m in messages(nc, keyed.events_stream, ">", last)]
+    await nc.close()
+    assert all(m[2][DIGEST_HEADER] == Linker(keyed.audit_key)(m[2][PREV_HEADER], m[3]) for m in log)
+    # The forger rewrites a task's assignment and recomputes every later digest of that task with SHA-256,
+    # the only digest they can make: each event they rewrote is named.
+    at = next(i for i, m in enumerate(log) if b'"task.assigned.v1"' in m[3])
+    subject = log[at][1]
+    event = orjson.loads(log[at][3])
+    event["data"]["agent_id"] = "someone-else"
+    forged, prev, rewritten = list(log), log[at][2][PREV_HEADER], []
+    for i in range(at, len(log)):
+        if log[i][1] != subject:
+            continue
+        payload = orjson.dumps(event) if i == at else log[i][3]
+        digest = link(prev, payload)
+        forged[i] = (0, subject, {DIGEST_HEADER: digest, PREV_HEADER: prev}, payload)
+        prev = digest
+        rewritten.append(i + 1)
+    copy = await _copy(keyed, f"{keyed.prefix}_RECOMPUTED", forged)
+    status, report = await _verify(keyed, "--stream", copy)
+    assert (status, _findings(report)) == (1, [(seq, "unkeyed") for seq in rewritten])
+    # Accepting plain digests before the forged part would be the only way past it, and is the auditor's call.
+    status, report = await _verify(keyed, "--stream", copy, "--keyed-from", str(rewritten[-1] + 1))
+    assert (status, report["findings"], report["unkeyed"]) == (0, [], len(rewritten))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
 import pytest
 
 from core.audit.verify import ChainVerifier, Finding
-from core.store.chain import GENESIS, ChainHeads, digest_in, link
+from core.settings import load_settings
+from core.store.chain import GENESIS, ChainHeads, Linker, digest_in, link
 
 
 @dataclass
@@ -19,13 +22,16 @@ class Ev:
     prev: str | None
 
 
-def log_of(*events: tuple[str, bytes]) -> list[Ev]:
-    """A well-chained log: (subject, payload) in stream order, seqs from 1."""
+def log_of(*events: tuple[str, bytes], digest_of: Callable[[str, bytes], str] = link,
+           key_from: tuple[int, Callable[[str, bytes], str]] | None = None) -> list[Ev]:
+    """A well-chained log: (subject, payload) in stream order, seqs from 1; `key_from` (seq, linker): the
+    digests from that seq on are made by that linker."""
     heads: dict[str, str] = {}
     out = []
     for seq, (subject, payload) in enumerate(events, 1):
         prev = heads.get(subject, GENESIS)
-        heads[subject] = digest = link(prev, payload)
+        make = key_from[1] if key_from is not None and seq >= key_from[0] else digest_of
+        heads[subject] = digest = make(prev, payload)
         out.append(Ev(seq, subject, payload, digest, prev))
     return out
 
@@ -35,8 +41,8 @@ def renumber(events: list[Ev]) -> list[Ev]:
     return [Ev(i, e.subject, e.payload, e.digest, e.prev) for i, e in enumerate(events, 1)]
 
 
-def verify(events: list[Ev], **kw: bool) -> list[Finding]:
-    v = ChainVerifier(**kw)
+def verify(events: list[Ev], **kw: bool | str | int) -> list[Finding]:
+    v = ChainVerifier(**kw)  # type: ignore[arg-type]
     for e in events:
         v.add(e.seq, e.subject, e.digest, e.prev, e.payload)
     return v.findings()
@@ -137,3 +143,62 @@ def test_chain_heads_hit_only_at_the_expected_sequence() -> None:
     for i in range(20):  # past the bound, the oldest aggregates go first
         heads.record(f"x{i}", 100 + i, "d")
     assert heads.head("t1", 9) is None and heads.head("x19", 119) == "d"
+
+
+KEY = "k" * 16 + "-audit"
+EVENTS = ((A, b"a1"), (B, b"b1"), (A, b"a2"), (A, b"a3"), (B, b"b2"), (A, b"a4"))
+
+
+def test_a_keyed_digest_is_an_hmac_and_differs_from_the_plain_one() -> None:
+    keyed = Linker(KEY)
+    assert keyed.keyed and not Linker().keyed
+    assert Linker()(GENESIS, b"x") == link(GENESIS, b"x")
+    assert keyed(GENESIS, b"x") != link(GENESIS, b"x") != Linker("another-key-0123456")(GENESIS, b"x")
+    assert keyed(GENESIS, b"x") == keyed(GENESIS, b"x")  # the copied HMAC state is not consumed
+
+
+def test_a_keyed_log_verifies_under_its_key_and_not_without_or_under_another() -> None:
+    keyed_log = log_of(*EVENTS, digest_of=Linker(KEY))
+    assert verify(keyed_log, key=KEY) == []
+    assert {f.kind for f in verify(keyed_log)} == {"changed"}
+    assert {f.kind for f in verify(keyed_log, key="another-key-0123456")} == {"changed"}
+
+
+def test_a_chain_rewritten_without_the_key_is_caught_where_the_plain_chain_is_not() -> None:
+    # The forger changes a2 and recomputes every later digest of its aggregate with plain SHA-256 (the only
+    # digest they can make): an unkeyed check sees nothing; the keyed one names each event they rewrote.
+    keyed_log = log_of(*EVENTS, digest_of=Linker(KEY))
+    forged = list(keyed_log)
+    prev = keyed_log[0].digest
+    assert prev is not None
+    for i in (2, 3, 5):
+        e = keyed_log[i]
+        payload = b"a2-forged" if i == 2 else e.payload
+        digest = link(prev, payload)
+        forged[i] = Ev(e.seq, e.subject, payload, digest, prev)
+        prev = digest
+    assert kinds(verify(forged, key=KEY)) == [(3, A, "unkeyed"), (4, A, "unkeyed"), (6, A, "unkeyed")]
+    plain_forged = log_of((A, b"a1"), (B, b"b1"), (A, b"a2-forged"), (A, b"a3"), (B, b"b2"), (A, b"a4"))
+    assert verify(plain_forged) == []  # what the unkeyed chain cannot catch
+
+
+def test_keyed_from_accepts_plain_digests_only_before_it() -> None:
+    # A log whose writers got the key at seq 4: plain digests before, keyed from there on, one chain.
+    mixed = log_of(*EVENTS, key_from=(4, Linker(KEY)))
+    assert verify(mixed, key=KEY, keyed_from=4) == []
+    assert kinds(verify(mixed, key=KEY)) == [(1, A, "unkeyed"), (2, B, "unkeyed"), (3, A, "unkeyed")]
+    # Plain digests after keyed_from are a downgrade, reported.
+    assert kinds(verify(log_of(*EVENTS), key=KEY, keyed_from=4)) == [(4, A, "unkeyed"), (5, B, "unkeyed"),
+                                                                     (6, A, "unkeyed")]
+    v = ChainVerifier(key=KEY, keyed_from=4)
+    for e in mixed:
+        v.add(e.seq, e.subject, e.digest, e.prev, e.payload)
+    assert v.unkeyed == 3
+
+
+
+def test_the_audit_key_is_read_from_the_environment_and_a_short_one_is_refused_by_name() -> None:
+    assert load_settings({"HIVE_AUDIT_KEY": KEY}).audit_key == KEY
+    assert load_settings({}).audit_key == ""
+    with pytest.raises(msgspec.ValidationError, match=r"HIVE_AUDIT_KEY must be at least 16 characters.*audit_key"):
+        load_settings({"HIVE_AUDIT_KEY": "short"})
