@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import nats.errors
@@ -48,7 +48,8 @@ class EventStore:
         self._publisher = publisher if publisher is not None else Publisher(nc, configured_url=settings.nats_url)
         # Each aggregate's last digest, for chaining the next append to it (see core/store/chain.py).
         self.heads = ChainHeads()
-        self._link = Linker(settings.audit_key)
+        # Keyed (an HMAC) only with an audit key; the plain function otherwise, one call less per append.
+        self._link: Callable[[str, bytes], str] = Linker(settings.audit_key) if settings.audit_key else link
 
     @property
     def settings(self) -> Settings:
