@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ExceptionHandlersMap
 
+from core.store.transient import TRANSIENT
 from projections.db import UNREACHABLE
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ _SLUGS = {
 }
 
 
-# UNREACHABLE (PostgreSQL refusing, resetting, shutting down or starting up; a socket error): the same
-# request can succeed shortly, so it is a 503 to retry, not a 500 (a bug).
+# UNREACHABLE (PostgreSQL refusing, resetting, shutting down or starting up; a socket error) and NATS's
+# TRANSIENT errors (a stream electing a leader, a reconnect): the same request can succeed shortly, so it is a
+# 503 to retry, not a 500 (a bug).
+UNAVAILABLE: tuple[type[Exception], ...] = (*UNREACHABLE, *TRANSIENT)
 RETRY_AFTER_S = 1
 
 
@@ -123,7 +126,7 @@ def status_of(exc: BaseException) -> int:
         return exc.status
     if isinstance(exc, HTTPException):
         return exc.status_code
-    if isinstance(exc, UNREACHABLE):
+    if isinstance(exc, UNAVAILABLE):
         return HTTP_503_SERVICE_UNAVAILABLE
     return 500
 
@@ -235,7 +238,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Pro
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     HTTPException: _litestar_http,
-    **{kind: _unreachable for kind in UNREACHABLE},
+    **{kind: _unreachable for kind in UNAVAILABLE},
     Exception: _unexpected,
 }
 

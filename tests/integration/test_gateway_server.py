@@ -90,3 +90,19 @@ async def test_sized_and_streamed_bodies_are_answered_alike(settings: Settings) 
         {k: v for k, v in chunked.json().items() if k not in varying}
     assert sized_bad.status_code == chunked_bad.status_code == 400
     assert sized_bad.json() == chunked_bad.json()
+
+
+async def test_a_write_while_the_event_stream_has_no_leader_is_503_to_retry_not_500(settings: Settings) -> None:
+    # With the stream gone, a publish on its subjects gets "no responders", as it does for a moment while a
+    # cluster elects the stream's new leader: the client is told to retry, and nothing is logged as a bug.
+    async with gateway(settings) as client:
+        nc, js = await connect(settings, "test-no-leader", ensure=False)
+        try:
+            await js.delete_stream(settings.events_stream)
+        finally:
+            await nc.close()
+        resp = await client.post("/api/tasks", json={"title": "t", "prompt": "hi", "capabilities": ["echo"]},
+                                 headers=auth(settings))
+        assert resp.status_code == 503, resp.text
+        assert resp.headers["retry-after"] == "1"
+        assert "NoRespondersError" in resp.json()["detail"]
