@@ -34,7 +34,8 @@ async def connect(settings: Settings, name: str, *, ensure: bool = True) -> tupl
     js = nc.jetstream(timeout=10.0)
     if ensure:
         # A cluster just started, or electing a leader after losing a node, answers with timeouts for a while.
-        await retrying(lambda: ensure_streams(js, settings), "creating the streams", only=TRANSIENT)
+        await retrying(lambda: ensure_streams(js, settings), "creating the streams (JetStream must be enabled)",
+                       only=TRANSIENT)
     return nc, js
 
 
