@@ -36,6 +36,7 @@ from core.settings import Settings
 from core.store.connect import connect
 from core.store.publisher import Publisher
 from core.store.pull_reader import ConsumerGone, Delivery, PullReader
+from core.store.transient import TRANSIENT
 from core.tracing import Tracing, configure_tracing, traceparent, traceparent_in
 
 log = logging.getLogger(__name__)
@@ -119,14 +120,17 @@ class Sidecar:
         self._gpus = GpuMonitor()
         psutil.cpu_percent(interval=None)  # primes the counter: the first reading is otherwise 0.0
         self._nc, self._js = await connect(self.settings, f"sidecar-{self.agent_id}")
-        self._kv = await self._js.key_value(self.settings.heartbeat_bucket)
+        js = self._js
+        # On a cluster just formed, or electing leaders after losing a node, these time out for a while.
+        self._kv = await retrying(lambda: js.key_value(self.settings.heartbeat_bucket), "opening the heartbeat bucket",
+                                  only=TRANSIENT)
         self._publisher = Publisher(self._nc, configured_url=self.settings.nats_url,
                                     name=f"hive-sidecar-{self.agent_id}-publisher")
         self._reports = ReportPublisher(self._publisher, self.settings, self.agent_id)
-        await self._ensure_consumer()
+        await retrying(self._ensure_consumer, "creating the dispatch consumer", only=TRANSIENT)
         # Orders (cancel, drain) are core NATS: one sent before this subscription is sent again by the coordinator.
         await self._nc.subscribe(self.settings.control_subject(self.agent_id), cb=self._on_order)
-        await self._beat()
+        await retrying(self._beat, "the first heartbeat", only=TRANSIENT)
         await self._reports.publish(self._registration(), f"{self.session_id}:registered")
         self._background = [
             asyncio.create_task(self._heartbeat_loop(), name="sidecar-heartbeat"),

@@ -76,8 +76,8 @@ async def test_tasks_complete_once_when_a_cluster_node_is_killed(settings: Setti
 
 async def agents_online(http: httpx.AsyncClient, stack: UsersStack) -> bool:
     """Both agents registered. A sidecar that exits while starting is started again, as its systemd unit
-    (Restart=always) would: on a cluster just formed, creating its R3 consumer can outlast the client's
-    10 s request timeout, and the sidecar does not retry that at start."""
+    (Restart=always) would, and the restart is recorded (the sidecar retries a cluster's transient errors at
+    start, so none is expected)."""
     for name in ("sidecar-a", "sidecar-b"):
         if not stack.alive(name):
             stack.restarts.append(f"{name}: {stack.log_tail(name, 3)}")
