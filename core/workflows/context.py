@@ -8,6 +8,7 @@ from typing import Any
 
 from core.workflows.errors import ExpressionError
 from core.workflows.expr_dates import DateValue
+from core.workflows.expr_ext_globals import date_global
 from core.workflows.expr_values import UNDEFINED, Fn, JsObject, to_number, to_string
 from core.workflows.items import Item, Outputs
 
@@ -136,6 +137,8 @@ class ItemScope:
                 raise ExpressionError(f"{name} is not available here")
             at = self.view.now
             return DateValue(at if name == "$now" else at.replace(hour=0, minute=0, second=0, microsecond=0))
+        if name == "Date":
+            return date_global(lambda: self.lookup("$now"))
         if name == "$":
             return Fn("$", lambda a: _NodeProxy(self, to_string(a[0]) if a else ""))
         if name == "$node":

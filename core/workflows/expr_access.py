@@ -8,6 +8,10 @@ from core.workflows import expr_budget
 from core.workflows.errors import ExpressionError
 from core.workflows.expr_arrays import array_member
 from core.workflows.expr_builtins import bool_member, number_member, object_method
+from core.workflows.expr_ext_arrays import array_extension
+from core.workflows.expr_ext_numbers import boolean_extension, generic_extension, number_extension
+from core.workflows.expr_ext_objects import object_extension
+from core.workflows.expr_ext_strings import string_extension
 from core.workflows.expr_strings import string_member
 from core.workflows.expr_values import HOLE, UNDEFINED, Fn, JsArray, JsObject, nullish, to_string, typeof
 
@@ -29,7 +33,31 @@ def index_of_key(key: Any) -> int | None:
 
 
 def get_member(target: Any, key: Any) -> Any:
+    value = _native_member(target, key)
+    if value is UNDEFINED and isinstance(key, str):
+        # n8n's extension functions (`.sum()`, `.toSnakeCase()` ...) where JavaScript has nothing by that name.
+        return _extension(target, key)
+    return value
+
+
+def _extension(target: Any, name: str) -> Any:
+    if isinstance(target, dict):
+        return object_extension(target, name)
+    if isinstance(target, list):
+        return array_extension(target, name)
+    if isinstance(target, str):
+        return string_extension(target, name)
+    if isinstance(target, bool):
+        return boolean_extension(target, name)
+    if isinstance(target, int | float):
+        return number_extension(target, name)
+    return UNDEFINED
+
+
+def _native_member(target: Any, key: Any) -> Any:
     if nullish(target):
+        if isinstance(key, str) and generic_extension(target, key) is not UNDEFINED:
+            return generic_extension(target, key)  # `(null).isEmpty()` is n8n's generic extension
         raise ExpressionError(f"cannot read properties of {to_string(target)} (reading '{to_string(key)}')")
     if isinstance(target, dict):
         name = to_string(key)

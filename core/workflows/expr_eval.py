@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from core.workflows import expr_budget
 from core.workflows import expr_builtins as builtins
 from core.workflows import expr_constructors as constructors
+from core.workflows import expr_ext_globals as ext_globals
 from core.workflows.errors import ExpressionError
 from core.workflows.expr_access import get_member, iterate, own_copy, spread_object
 from core.workflows.expr_arrays import MUTATORS
@@ -30,7 +31,7 @@ from core.workflows.expr_values import (
 
 __all__ = ["Scope", "binary", "evaluate", "get_member"]
 
-_GLOBALS: dict[str, Any] = {**builtins.GLOBALS, **constructors.GLOBALS}
+_GLOBALS: dict[str, Any] = {**builtins.GLOBALS, **constructors.GLOBALS, **ext_globals.GLOBALS}
 # Calls that change their target; an expression that may make one gets copies of the workflow's data, so the
 # items other nodes and later decisions see stay as they were.
 _CHANGES_TARGET = MUTATORS | {"assign"}
@@ -129,6 +130,9 @@ class Evaluator:
         return value
 
     def call(self, node: Node) -> Any:
+        if node[1] == ("name", "$if") and lookup(self.env, "$if") is MISSING and \
+                not any(a[0] == "spread" for a in node[2]):
+            return ext_globals.lazy_if(node[2], self.eval)  # n8n rewrites $if(t, a, b) to t ? a : b
         fn = self.eval(node[1])
         if node[3] and nullish(fn):
             raise _Short()
