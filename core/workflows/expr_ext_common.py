@@ -55,12 +55,19 @@ def has_key(value: Any, key: Any) -> bool:
     return False
 
 
-def equality_key(value: Any, depth: int = 0) -> Any:
+def equality_key(value: Any) -> Any:
     """A hashable stand-in equal for values deep-equal (npm deep-equal, strict): objects by their entries
     whatever their order, arrays by their elements in order, NaN equal to itself, 1 and '1' apart."""
+    seen = [0]
+    key = _key(value, 0, seen)
+    expr_budget.charge(seen[0])  # the values walked, as the other built-ins count what they scan
+    return key
+
+
+def _key(value: Any, depth: int, seen: list[int]) -> Any:
     if depth > 100:
         raise ExpressionError("value nested too deeply to compare")
-    expr_budget.step()
+    seen[0] += 1
     if value is None or value is UNDEFINED or value is HOLE:
         return ("null",) if value is None else ("undefined",)
     if isinstance(value, bool):
@@ -72,9 +79,9 @@ def equality_key(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return ("s", value)
     if isinstance(value, list):
-        return ("a", tuple(equality_key(x, depth + 1) for x in value))
+        return ("a", tuple(_key(x, depth + 1, seen) for x in value))
     if isinstance(value, dict):
-        return ("o", frozenset((k, equality_key(x, depth + 1)) for k, x in value.items()))
+        return ("o", frozenset((k, _key(x, depth + 1, seen)) for k, x in value.items()))
     if isinstance(value, DateValue):
         return ("d", value.millis())
     return ("x", id(value))

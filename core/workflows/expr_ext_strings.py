@@ -45,6 +45,7 @@ _EMAIL = (r'''(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@(?<do
 _URL = r"(?:(?:https?|ftp):\/\/)(?:www\.)?" + _HOST + r"(?:\/[^\s?#]*)?(?:\?[^\s#]*)?#?[^\s]*"
 _URL_EXACT = "^" + _URL + "$"
 _SNAKE_DROP = re.compile(r"[\u2000-\u206F\u2E00-\u2E7F\\'!\"#$%&()*+,./:;<=>?@\[\]^`{|}~]")
+_TAGS = re.compile(r"<[^>]*>?")
 _SENTENCE = re.compile(r"[^!?.]*[!?.]|[^!?.]+")
 # removeMarkdown's replacements, in n8n's order: (pattern, flags, replacement).
 _MARKDOWN: list[tuple[str, str, str]] = [
@@ -90,6 +91,13 @@ def _remove_markdown(text: str, args: list[Any]) -> str:
     for source, flags, replacement in _MARKDOWN:
         text = _sub(text, source, flags, replacement)
     return text
+
+
+def _remove_tags(text: str, args: list[Any]) -> str:
+    # n8n's /<[^>]*>?/gm scans each character once, so Python's re runs it in linear time on texts of any length
+    # (the regex engine's bound on input length would refuse long HTML bodies).
+    expr_budget.charge(len(text))
+    return _TAGS.sub("", text)
 
 
 def _url_encode(text: str, args: list[Any]) -> str:
@@ -304,7 +312,7 @@ def _to_date_time(text: str, args: list[Any]) -> DateValue:
 
 EXTENSIONS: dict[str, Extension] = {
     "hash": _hash, "removeMarkdown": _remove_markdown,
-    "removeTags": lambda t, a: _sub(t, r"<[^>]*>?", "gm", ""),
+    "removeTags": _remove_tags,
     "toDateTime": _to_date_time, "toBoolean": _to_boolean,
     "toNumber": _to_number, "toFloat": _to_float, "toDecimalNumber": _to_float,
     "toInt": _parse_int, "toWholeNumber": _parse_int,

@@ -322,3 +322,10 @@ def test_work_is_bounded_by_the_budget() -> None:
         ev("[1, 2].chunk(0.0000001)")  # 20 million chunks: the step budget stops it
     with pytest.raises(ExpressionError, match="more than"):
         ev("numberList(1, 100000000)")
+
+
+def test_large_inputs_within_the_data_budget() -> None:
+    # Charged as data scanned (like the other array methods), not as evaluator steps, so large lists pass.
+    assert ev("numberList(1, 200000).unique().length") == 200000
+    assert ev("numberList(1, 200000).difference([5]).length") == 199999
+    assert ev('"<b>x</b>".repeat(20000).removeTags().length') == 20000  # past the regex engine's input bound
