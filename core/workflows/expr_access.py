@@ -32,10 +32,16 @@ def index_of_key(key: Any) -> int | None:
     return None
 
 
-def get_member(target: Any, key: Any) -> Any:
-    value = _native_member(target, key)
+def get_method(target: Any, key: Any) -> Any:
+    """A member about to be called: JavaScript's, or else n8n's extension function of that name (`.sum()`,
+    `.toSnakeCase()`, `(null).isEmpty()` ...). Only calls see extensions, as in n8n, which rewrites calls only:
+    `$json.keys` of an item without a `keys` field stays undefined."""
+    if nullish(target) and isinstance(key, str):
+        extension = generic_extension(target, key)
+        if extension is not UNDEFINED:
+            return extension
+    value = get_member(target, key)
     if value is UNDEFINED and isinstance(key, str):
-        # n8n's extension functions (`.sum()`, `.toSnakeCase()` ...) where JavaScript has nothing by that name.
         return _extension(target, key)
     return value
 
@@ -54,10 +60,8 @@ def _extension(target: Any, name: str) -> Any:
     return UNDEFINED
 
 
-def _native_member(target: Any, key: Any) -> Any:
+def get_member(target: Any, key: Any) -> Any:
     if nullish(target):
-        if isinstance(key, str) and generic_extension(target, key) is not UNDEFINED:
-            return generic_extension(target, key)  # `(null).isEmpty()` is n8n's generic extension
         raise ExpressionError(f"cannot read properties of {to_string(target)} (reading '{to_string(key)}')")
     if isinstance(target, dict):
         name = to_string(key)

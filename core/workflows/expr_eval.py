@@ -11,7 +11,7 @@ from core.workflows import expr_builtins as builtins
 from core.workflows import expr_constructors as constructors
 from core.workflows import expr_ext_globals as ext_globals
 from core.workflows.errors import ExpressionError
-from core.workflows.expr_access import get_member, iterate, own_copy, spread_object
+from core.workflows.expr_access import get_member, get_method, iterate, own_copy, spread_object
 from core.workflows.expr_arrays import MUTATORS
 from core.workflows.expr_functions import MISSING, Env, assign, lookup, make_function
 from core.workflows.expr_operators import binary
@@ -120,20 +120,29 @@ class Evaluator:
         except _Short:
             return UNDEFINED
 
-    def member(self, node: Node) -> Any:
+    def member(self, node: Node, calling: bool = False) -> Any:
         target = self.eval(node[1])
         if node[3] and nullish(target):
             raise _Short()
-        value = get_member(target, self.eval(node[2]))
+        value = (get_method if calling else get_member)(target, self.eval(node[2]))
         if isinstance(target, JsObject) and target.shares_data:
             return self.shared(value)
         return value
+
+    def method(self, node: Node) -> Any:
+        """A call's member callee (`x.f` of `x.f()`): charged as `eval` charges a node; sees n8n's extensions."""
+        budget = self.budget
+        budget.steps += 1
+        if budget.steps > expr_budget.MAX_STEPS:
+            budget.step()
+        return self.member(node, calling=True)
 
     def call(self, node: Node) -> Any:
         if node[1] == ("name", "$if") and lookup(self.env, "$if") is MISSING and \
                 not any(a[0] == "spread" for a in node[2]):
             return ext_globals.lazy_if(node[2], self.eval)  # n8n rewrites $if(t, a, b) to t ? a : b
-        fn = self.eval(node[1])
+        callee = node[1]
+        fn = self.method(callee) if callee[0] == "member" else self.eval(callee)
         if node[3] and nullish(fn):
             raise _Short()
         if not isinstance(fn, Fn):

@@ -329,3 +329,11 @@ def test_large_inputs_within_the_data_budget() -> None:
     assert ev("numberList(1, 200000).unique().length") == 200000
     assert ev("numberList(1, 200000).difference([5]).length") == 199999
     assert ev('"<b>x</b>".repeat(20000).removeTags().length') == 20000  # past the regex engine's input bound
+
+
+def test_extensions_are_seen_only_by_calls_as_in_n8n() -> None:
+    # n8n rewrites only calls (`x.keys()`): reading `$json.keys` of an item without that field stays undefined.
+    assert ev("$json.counts.keys()") == ["x", "y"]
+    assert ev("$json.counts.keys ?? 'none'") == "none"
+    assert ev("typeof $json.tags.sum") == "undefined"
+    assert ev("$json.nums.sum()") == 45
