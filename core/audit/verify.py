@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.store.chain import GENESIS, Linker, link
+from core.store.chain import GENESIS, digester, link
 
 Kind = Literal["changed", "removed", "inserted", "unsigned", "unkeyed"]
 # Digests remembered per aggregate to recognise an insertion (the next genuine event skips back over it).
@@ -46,16 +46,13 @@ class ChainVerifier:
     def __init__(self, *, allow_unsigned: bool = False, key: str = "", keyed_from: int = 0) -> None:
         self._chains: dict[str, _Chain] = {}
         self._findings: dict[tuple[int, Kind], Finding] = {}
-        self._link = Linker(key)
+        self._link = digester(key)
+        self.keyed = bool(key)
         self.allow_unsigned = allow_unsigned
         self.keyed_from = keyed_from
         self.events = 0
         self.unsigned = 0
         self.unkeyed = 0
-
-    @property
-    def keyed(self) -> bool:
-        return self._link.keyed
 
     @property
     def aggregates(self) -> int:
@@ -83,7 +80,7 @@ class ChainVerifier:
                                      "event store, or its headers were stripped"))
             return
         altered = self._link(prev, payload) != digest
-        if altered and self._link.keyed and link(prev, payload) == digest:
+        if altered and self.keyed and link(prev, payload) == digest:
             altered = False  # the content matches, but the digest is not under the key
             if seq < self.keyed_from:
                 self.unkeyed += 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from itertools import islice
 
 GENESIS = "0" * 64
@@ -33,26 +34,20 @@ def link(prev: str, payload: bytes) -> str:
     return hashlib.sha256(prev.encode() + payload).hexdigest()
 
 
-class Linker:
-    """`link` under an audit key: HMAC-SHA256 of the same bytes, so nobody without the key can make a digest
-    that verifies. With no key it is `link`. The key's HMAC state is made once and copied per event."""
+def digester(key: str = "") -> Callable[[str, bytes], str]:
+    """`link`, or with an audit key its keyed form: HMAC-SHA256 of the same bytes, so nobody without the key can
+    make a digest that verifies. The key's HMAC state is made once and copied per event."""
+    if not key:
+        return link
+    base = hmac.new(key.encode(), digestmod=hashlib.sha256)
 
-    __slots__ = ("_mac",)
-
-    def __init__(self, key: str = "") -> None:
-        self._mac = hmac.new(key.encode(), digestmod=hashlib.sha256) if key else None
-
-    @property
-    def keyed(self) -> bool:
-        return self._mac is not None
-
-    def __call__(self, prev: str, payload: bytes) -> str:
-        if self._mac is None:
-            return link(prev, payload)
-        mac = self._mac.copy()
+    def keyed(prev: str, payload: bytes) -> str:
+        mac = base.copy()
         mac.update(prev.encode())
         mac.update(payload)
         return mac.hexdigest()
+
+    return keyed
 
 
 def digest_in(block: bytes) -> str | None:

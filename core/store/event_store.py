@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import nats.errors
@@ -18,7 +18,7 @@ from core.events.codec import decode_envelope, encode_envelope
 from core.events.envelope import Envelope, Recorded
 from core.metrics import EVENTS_APPENDED
 from core.settings import Settings
-from core.store.chain import DIGEST_HEADER, GENESIS, ChainHeads, Linker, link
+from core.store.chain import DIGEST_HEADER, GENESIS, ChainHeads, digester, link
 from core.store.publisher import Publisher, header_block
 
 # A publish's expected last subject sequence did not hold: 10071 on one replica; a replicated stream answers
@@ -48,8 +48,7 @@ class EventStore:
         self._publisher = publisher if publisher is not None else Publisher(nc, configured_url=settings.nats_url)
         # Each aggregate's last digest, for chaining the next append to it (see core/store/chain.py).
         self.heads = ChainHeads()
-        # Keyed (an HMAC) only with an audit key; the plain function otherwise, one call less per append.
-        self._link: Callable[[str, bytes], str] = Linker(settings.audit_key) if settings.audit_key else link
+        self._link = digester(settings.audit_key)
 
     @property
     def settings(self) -> Settings:

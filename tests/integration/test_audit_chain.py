@@ -15,7 +15,7 @@ from nats.js.api import StorageType, StreamConfig
 
 from core.audit.verify_log import messages
 from core.settings import Settings
-from core.store.chain import DIGEST_HEADER, PREV_HEADER, Linker, link
+from core.store.chain import DIGEST_HEADER, PREV_HEADER, digester, link
 from core.store.connect import connect
 from tests.integration.fleet_stack import fleet
 from tests.integration.hive_cli import run_hive
@@ -141,7 +141,7 @@ async def test_a_keyed_chain_verifies_only_under_its_key_and_catches_a_chain_rec
     nc, _ = await connect(keyed, "test-chain-read", ensure=False)
     log = [m async for m in messages(nc, keyed.events_stream, ">", last)]
     await nc.close()
-    assert all(m[2][DIGEST_HEADER] == Linker(keyed.audit_key)(m[2][PREV_HEADER], m[3]) for m in log)
+    assert all(m[2][DIGEST_HEADER] == digester(keyed.audit_key)(m[2][PREV_HEADER], m[3]) for m in log)
     # The forger rewrites a task's assignment and recomputes every later digest of that task with SHA-256,
     # the only digest they can make: each event they rewrote is named.
     at = next(i for i, m in enumerate(log) if b'"task.assigned.v1"' in m[3])

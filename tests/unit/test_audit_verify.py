@@ -10,7 +10,7 @@ import pytest
 
 from core.audit.verify import ChainVerifier, Finding
 from core.settings import load_settings
-from core.store.chain import GENESIS, ChainHeads, Linker, digest_in, link
+from core.store.chain import GENESIS, ChainHeads, digest_in, digester, link
 
 
 @dataclass
@@ -150,15 +150,15 @@ EVENTS = ((A, b"a1"), (B, b"b1"), (A, b"a2"), (A, b"a3"), (B, b"b2"), (A, b"a4")
 
 
 def test_a_keyed_digest_is_an_hmac_and_differs_from_the_plain_one() -> None:
-    keyed = Linker(KEY)
-    assert keyed.keyed and not Linker().keyed
-    assert Linker()(GENESIS, b"x") == link(GENESIS, b"x")
-    assert keyed(GENESIS, b"x") != link(GENESIS, b"x") != Linker("another-key-0123456")(GENESIS, b"x")
+    keyed = digester(KEY)
+    assert digester() is link and keyed is not link
+    assert digester()(GENESIS, b"x") == link(GENESIS, b"x")
+    assert keyed(GENESIS, b"x") != link(GENESIS, b"x") != digester("another-key-0123456")(GENESIS, b"x")
     assert keyed(GENESIS, b"x") == keyed(GENESIS, b"x")  # the copied HMAC state is not consumed
 
 
 def test_a_keyed_log_verifies_under_its_key_and_not_without_or_under_another() -> None:
-    keyed_log = log_of(*EVENTS, digest_of=Linker(KEY))
+    keyed_log = log_of(*EVENTS, digest_of=digester(KEY))
     assert verify(keyed_log, key=KEY) == []
     assert {f.kind for f in verify(keyed_log)} == {"changed"}
     assert {f.kind for f in verify(keyed_log, key="another-key-0123456")} == {"changed"}
@@ -167,7 +167,7 @@ def test_a_keyed_log_verifies_under_its_key_and_not_without_or_under_another() -
 def test_a_chain_rewritten_without_the_key_is_caught_where_the_plain_chain_is_not() -> None:
     # The forger changes a2 and recomputes every later digest of its aggregate with plain SHA-256 (the only
     # digest they can make): an unkeyed check sees nothing; the keyed one names each event they rewrote.
-    keyed_log = log_of(*EVENTS, digest_of=Linker(KEY))
+    keyed_log = log_of(*EVENTS, digest_of=digester(KEY))
     forged = list(keyed_log)
     prev = keyed_log[0].digest
     assert prev is not None
@@ -184,7 +184,7 @@ def test_a_chain_rewritten_without_the_key_is_caught_where_the_plain_chain_is_no
 
 def test_keyed_from_accepts_plain_digests_only_before_it() -> None:
     # A log whose writers got the key at seq 4: plain digests before, keyed from there on, one chain.
-    mixed = log_of(*EVENTS, key_from=(4, Linker(KEY)))
+    mixed = log_of(*EVENTS, key_from=(4, digester(KEY)))
     assert verify(mixed, key=KEY, keyed_from=4) == []
     assert kinds(verify(mixed, key=KEY)) == [(1, A, "unkeyed"), (2, B, "unkeyed"), (3, A, "unkeyed")]
     # Plain digests after keyed_from are a downgrade, reported.
