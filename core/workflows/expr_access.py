@@ -157,17 +157,6 @@ def iterate(value: Any) -> list[Any]:
     raise ExpressionError(f"{shown} is not iterable (spread and array patterns need an array or a string)")
 
 
-def spread_object(value: Any) -> dict[str, Any]:
-    """The own properties `{...value}` copies: an object's entries, an array's or a string's by index."""
-    if isinstance(value, dict):
-        expr_budget.charge(len(value))
-        return dict(value)
-    if isinstance(value, list | str):
-        expr_budget.charge(len(value))
-        return {str(i): x for i, x in enumerate(value) if x is not HOLE}
-    return {}
-
-
 def own_copy(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
     """A copy of the workflow's data (dicts and lists) for an expression that may change what it gets;
     the memo gives every original one copy, so `$json.a === $json.a` still holds."""

@@ -11,7 +11,7 @@ from core.workflows import expr_builtins as builtins
 from core.workflows import expr_constructors as constructors
 from core.workflows import expr_ext_globals as ext_globals
 from core.workflows.errors import ExpressionError
-from core.workflows.expr_access import get_member, get_method, iterate, own_copy, spread_object
+from core.workflows.expr_access import get_member, get_method, iterate, own_copy
 from core.workflows.expr_arrays import MUTATORS
 from core.workflows.expr_functions import MISSING, Env, assign, lookup, make_function
 from core.workflows.expr_operators import binary
@@ -23,6 +23,7 @@ from core.workflows.expr_values import (
     JsObject,
     nullish,
     number,
+    spread_object,
     to_number,
     to_string,
     truthy,

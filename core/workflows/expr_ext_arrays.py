@@ -15,12 +15,20 @@ from core.workflows.expr_ext_common import (
     equality_key,
     has_key,
     is_object,
-    spread,
     to_json_string,
     undefined,
 )
 from core.workflows.expr_ext_objects import compact_object
-from core.workflows.expr_values import HOLE, UNDEFINED, JsObject, nullish, number, to_string, truthy
+from core.workflows.expr_values import (
+    HOLE,
+    UNDEFINED,
+    JsObject,
+    nullish,
+    number,
+    spread_object,
+    to_string,
+    truthy,
+)
 
 
 def _read(x: Any) -> Any:
@@ -140,7 +148,7 @@ def _compact(items: list[Any], args: list[Any]) -> list[Any]:
     out = []
     for raw in items:
         x = _read(raw)
-        if x is not None and is_object(x) and not spread(x):
+        if x is not None and is_object(x) and not spread_object(x):
             continue  # an object without keys (n8n's test: Object.keys(v).length === 0), host objects included
         if nullish(x) or x == "nil" or x == "":
             continue
@@ -188,7 +196,7 @@ def _rename_keys(items: list[Any], args: list[Any]) -> list[Any]:
         if v is None or not is_object(v):
             out.append(v)
             continue
-        renamed = spread(v)
+        renamed = spread_object(v)
         for old, new in pairs:
             if old in renamed:
                 renamed[new] = renamed[old]
@@ -202,8 +210,8 @@ def _merge_objects(value: Any, other: Any) -> Any:
         return value
     if not is_object(other):
         raise ExpressionError("merge(): expected object arg")
-    merged = spread(value)
-    for key, val in spread(other).items():
+    merged = spread_object(value)
+    for key, val in spread_object(other).items():
         merged.setdefault(key, val)
     return merged
 
@@ -223,7 +231,7 @@ def _merge(items: list[Any], args: list[Any]) -> Any:
         mine = _read(items[i]) if i < len(items) else UNDEFINED
         theirs = _read(others[i]) if i < len(others) else UNDEFINED
         if mine is not UNDEFINED and is_object(mine) and is_object(theirs):
-            merged.update(spread(_merge_objects(mine, theirs)))
+            merged.update(spread_object(_merge_objects(mine, theirs)))
     return merged
 
 

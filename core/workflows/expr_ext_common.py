@@ -34,17 +34,6 @@ def is_object(value: Any) -> bool:
     return value is None or isinstance(value, dict | list | JsObject)
 
 
-def spread(value: Any) -> dict[str, Any]:
-    """`{ ...value }`: an object's own entries, an array's by index, nothing for null or host objects."""
-    if isinstance(value, dict):
-        expr_budget.charge(len(value))
-        return dict(value)
-    if isinstance(value, list):
-        expr_budget.charge(len(value))
-        return {str(i): x for i, x in enumerate(value) if x is not HOLE}
-    return {}
-
-
 def has_key(value: Any, key: Any) -> bool:
     """`key in value` for an object or an array (own properties; the prototype's are left out)."""
     name = to_string(key)

@@ -8,8 +8,8 @@ from typing import Any
 from core.workflows import expr_budget
 from core.workflows.errors import ExpressionError
 from core.workflows.expr_args import arg, cap
-from core.workflows.expr_ext_common import Extension, bind, has_key, is_object, spread, to_json_string, undefined
-from core.workflows.expr_values import UNDEFINED, nullish, to_string
+from core.workflows.expr_ext_common import Extension, bind, has_key, is_object, to_json_string, undefined
+from core.workflows.expr_values import UNDEFINED, nullish, spread_object, to_string
 
 
 def compact_object(value: Any, depth: int = 0) -> dict[str, Any]:
@@ -18,11 +18,11 @@ def compact_object(value: Any, depth: int = 0) -> dict[str, Any]:
     if depth > 100:
         raise ExpressionError("value nested too deeply to compact")
     out: dict[str, Any] = {}
-    for key, val in spread(value).items():
+    for key, val in spread_object(value).items():
         if nullish(val) or val == "nil" or val == "":
             continue
         if is_object(val):
-            entries = spread(val)
+            entries = spread_object(val)
             if not entries:
                 continue
             out[key] = compact_object(val, depth + 1)

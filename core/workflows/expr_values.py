@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from core.workflows import expr_budget
 from core.workflows.errors import ExpressionError
 
 
@@ -281,3 +282,14 @@ def from_json(text: Any) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"unexpected token {name}")
+
+
+def spread_object(value: Any) -> dict[str, Any]:
+    """The own properties `{...value}` copies: an object's entries, an array's or a string's by index."""
+    if isinstance(value, dict):
+        expr_budget.charge(len(value))
+        return dict(value)
+    if isinstance(value, list | str):
+        expr_budget.charge(len(value))
+        return {str(i): x for i, x in enumerate(value) if x is not HOLE}
+    return {}
